@@ -1,0 +1,16 @@
+"""Deploy a static site to AWS Amplify Hosting as part of a CDK stack.
+
+```python
+from amplify_deployment import AmplifyDeployment, UploadMode
+
+AmplifyDeployment(self, "Site", app=app, branch=branch, sources=[Source.asset("site")])
+```
+"""
+
+from amplify_deployment.deployment import (
+    AmplifyDeployment,
+    UploadMode,
+    branch_url_for,
+)
+
+__all__ = ["AmplifyDeployment", "UploadMode", "branch_url_for"]

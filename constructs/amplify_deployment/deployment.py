@@ -1,0 +1,347 @@
+"""The `AmplifyDeployment` construct."""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import re
+from collections.abc import Sequence
+
+import aws_cdk as cdk
+from aws_cdk import aws_amplify as amplify
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3_deployment as s3deploy
+from constructs import Construct
+
+from amplify_deployment.bundling import HANDLER, handler_code
+
+RESOURCE_TYPE = "Custom::AmplifyDeployment"
+APP_ID_PATTERN = re.compile(r"^d[a-z0-9]+$")
+MAX_APP_ID = 20
+MAX_BRANCH_NAME = 255
+
+DEFAULT_MEMORY_MIB = 512
+DEFAULT_TIMEOUT = cdk.Duration.minutes(15)
+DEFAULT_EPHEMERAL_MIB = 2048
+DEFAULT_LOG_RETENTION = logs.RetentionDays.ONE_MONTH
+# CloudFormation waits this much longer than the function may run before failing the resource on
+# its own (the function answers before its timeout; this bounds a crash that left no answer).
+SERVICE_TIMEOUT_MARGIN_SECONDS = 60
+
+
+class UploadMode(enum.Enum):
+    """How the site's bytes reach Amplify."""
+
+    ZIP = "ZIP"
+    """One zip PUT to the deployment's `zipUploadUrl` (default). A single zip source without
+    deploy-time values streams straight from S3 to Amplify."""
+
+    FILES = "FILES"
+    """A `fileMap` of relative path -> md5, then one PUT per file to `fileUploadUrls`. Paths must be
+    at most 255 characters."""
+
+
+def branch_url_for(app_id: str, branch_name: str) -> str:
+    """`https://<branch, '/' replaced by '-'>.<appId>.amplifyapp.com` for literal values."""
+    return f"https://{branch_name.replace('/', '-')}.{app_id}.amplifyapp.com"
+
+
+def _validate_app_id(app_id: str) -> None:
+    if cdk.Token.is_unresolved(app_id):
+        return
+    if not (1 <= len(app_id) <= MAX_APP_ID and APP_ID_PATTERN.match(app_id)):
+        raise ValueError(
+            f"AmplifyDeployment: app id {app_id!r} is not a valid Amplify app id "
+            f"(1-{MAX_APP_ID} characters matching d[a-z0-9]+, e.g. 'd1a2b3c4d5e6f7'); "
+            "pass the id shown in the Amplify console or an aws_amplify.CfnApp."
+        )
+
+
+def _validate_branch_name(branch_name: str) -> None:
+    if cdk.Token.is_unresolved(branch_name):
+        return
+    if not 1 <= len(branch_name) <= MAX_BRANCH_NAME:
+        raise ValueError(
+            f"AmplifyDeployment: branch name must be 1-{MAX_BRANCH_NAME} characters, "
+            f"got {len(branch_name)}."
+        )
+
+
+def _validate_range(name: str, value: float, low: float, high: float, unit: str) -> None:
+    if not low <= value <= high:
+        raise ValueError(f"AmplifyDeployment: {name} must be {low:g}-{high:g} {unit}, got {value:g}.")
+
+
+class AmplifyDeployment(Construct):
+    """Deploys files to an AWS Amplify Hosting branch whenever the stack is created or updated.
+
+    A Lambda-backed custom resource calls Amplify's CreateDeployment, uploads the sources' files
+    from the CDK asset bucket to the returned URL(s), calls StartDeployment and waits until the job
+    succeeds. A failed job fails the resource, and Amplify keeps the previous content live.
+
+    Deleting the resource leaves the deployed content in place (Amplify cannot un-deploy; delete
+    the app or branch to remove it).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        app: amplify.CfnApp | str,
+        branch: amplify.CfnBranch | str,
+        sources: Sequence[s3deploy.ISource],
+        upload_mode: UploadMode = UploadMode.ZIP,
+        memory_limit: int = DEFAULT_MEMORY_MIB,
+        timeout: cdk.Duration = DEFAULT_TIMEOUT,
+        ephemeral_storage_size: cdk.Size | None = None,
+        log_retention: logs.RetentionDays = DEFAULT_LOG_RETENTION,
+        role: iam.IRole | None = None,
+    ) -> None:
+        """
+        :param app: the Amplify app: an ``aws_amplify.CfnApp`` (the deployment then depends on it)
+            or an existing app's id (string or token). The app must not be connected to a Git
+            repository.
+        :param branch: the branch: an ``aws_amplify.CfnBranch`` (the deployment then depends on it)
+            or a branch name (string or token) of an existing branch.
+        :param sources: one or more ``aws_s3_deployment.Source`` (``asset`` of a folder or zip,
+            ``bucket``, ``data``, ``json_data``, ``yaml_data``...). They merge into one site in order;
+            a later source wins on the same path. Deploy-time values are substituted in the handler.
+        :param upload_mode: ``UploadMode.ZIP`` (default) or ``UploadMode.FILES``.
+        :param memory_limit: the handler's memory in MiB (128-10240). Default 512.
+        :param timeout: the handler's timeout (1-15 minutes). Default 15 minutes. The handler
+            answers CloudFormation before it, stopping an unfinished Amplify job.
+        :param ephemeral_storage_size: the handler's /tmp (512 MiB-10 GiB). Default 2 GiB; used only
+            to merge several sources or substitute deploy-time values in ZIP mode.
+        :param log_retention: how long the handler's logs are kept. Default one month.
+        :param role: the handler's execution role. Default: a role made for it, with only the
+            permissions it needs.
+        """
+        super().__init__(scope, id)
+        if not sources:
+            raise ValueError(
+                "AmplifyDeployment: 'sources' is empty; give at least one aws_s3_deployment.Source, "
+                "e.g. Source.asset('./site')."
+            )
+        if not isinstance(upload_mode, UploadMode):
+            raise TypeError(f"AmplifyDeployment: upload_mode must be an UploadMode, got {upload_mode!r}.")
+        _validate_range("memory_limit", memory_limit, 128, 10240, "MiB")
+        timeout_seconds = timeout.to_seconds()
+        _validate_range("timeout", timeout_seconds, 60, 900, "seconds")
+        ephemeral = ephemeral_storage_size or cdk.Size.mebibytes(DEFAULT_EPHEMERAL_MIB)
+        _validate_range("ephemeral_storage_size", ephemeral.to_mebibytes(), 512, 10240, "MiB")
+
+        stack = cdk.Stack.of(self)
+        if isinstance(app, amplify.CfnApp):
+            self.app_id: str = app.attr_app_id
+        elif isinstance(app, str):
+            _validate_app_id(app)
+            self.app_id = app
+        else:
+            raise TypeError(f"AmplifyDeployment: app must be a CfnApp or an app id string, got {app!r}.")
+        if isinstance(branch, amplify.CfnBranch):
+            self.branch_name: str = branch.branch_name
+        elif isinstance(branch, str):
+            self.branch_name = branch
+        else:
+            raise TypeError(
+                f"AmplifyDeployment: branch must be a CfnBranch or a branch name string, got {branch!r}."
+            )
+        _validate_branch_name(self.branch_name)
+
+        handler = _Handler.of(
+            stack,
+            memory_limit=memory_limit,
+            timeout=timeout,
+            ephemeral_storage_size=ephemeral,
+            log_retention=log_retention,
+            role=role,
+        )
+        self.handler_function: lambda_.IFunction = handler.function
+
+        sources_props, read_policy = self._bind_sources(sources, handler.role)
+        amplify_policy = self._grant_amplify(handler.role, stack)
+
+        self.resource = cdk.CustomResource(
+            self,
+            "Resource",
+            service_token=handler.function.function_arn,
+            resource_type=RESOURCE_TYPE,
+            service_timeout=cdk.Duration.seconds(timeout_seconds + SERVICE_TIMEOUT_MARGIN_SECONDS),
+            properties={
+                "AppId": self.app_id,
+                "BranchName": self.branch_name,
+                "UploadMode": upload_mode.value,
+                "Sources": sources_props,
+            },
+        )
+        # The function's permissions must exist before the first deployment runs.
+        self.resource.node.add_dependency(read_policy, amplify_policy)
+        if handler.policy is not None:
+            self.resource.node.add_dependency(handler.policy)
+        # A CfnApp is referenced through GetAtt already; a branch's name is a literal.
+        if isinstance(branch, amplify.CfnBranch):
+            self.resource.node.add_dependency(branch)
+
+        self.job_id: str = self.resource.get_att_string("JobId")
+        """The Amplify job id of the latest deployment (a token)."""
+        if cdk.Token.is_unresolved(self.branch_name):
+            # Only the handler can replace '/' in a name that is known at deploy time only.
+            self.branch_url: str = self.resource.get_att_string("BranchUrl")
+        elif cdk.Token.is_unresolved(self.app_id):
+            dashed = self.branch_name.replace("/", "-")
+            self.branch_url = cdk.Fn.join("", [f"https://{dashed}.", self.app_id, ".amplifyapp.com"])
+        else:
+            self.branch_url = branch_url_for(self.app_id, self.branch_name)
+        """`https://<branch, '/' replaced by '-'>.<appId>.amplifyapp.com`."""
+
+    def _bind_sources(
+        self, sources: Sequence[s3deploy.ISource], role: iam.IRole
+    ) -> tuple[list[dict], iam.Policy]:
+        # Sources grant themselves read access to the whole bucket; bind them to an immutable role
+        # (grants to it are dropped) and grant s3:GetObject on exactly their objects instead.
+        no_grants = iam.Role.from_role_arn(
+            self,
+            "SourceBindingRole",
+            cdk.Stack.of(self).format_arn(service="iam", region="", resource="role", resource_name="none"),
+            mutable=False,
+        )
+        props: list[dict] = []
+        object_arns: list[str] = []
+        for source in sources:
+            config = source.bind(self, handler_role=no_grants)
+            entry: dict = {
+                "BucketName": config.bucket.bucket_name,
+                "ObjectKey": config.zip_object_key,
+            }
+            if config.markers:
+                entry["Markers"] = dict(config.markers)
+            if config.markers_config and config.markers_config.json_escape:
+                entry["MarkersConfig"] = {"JsonEscape": "true"}
+            props.append(entry)
+            object_arns.append(config.bucket.arn_for_objects(config.zip_object_key))
+        policy = iam.Policy(
+            self,
+            "SourcesReadPolicy",
+            roles=[role],
+            statements=[iam.PolicyStatement(actions=["s3:GetObject"], resources=object_arns)],
+        )
+        return props, policy
+
+    def _grant_amplify(self, role: iam.IRole, stack: cdk.Stack) -> iam.Policy:
+        branch_arn = stack.format_arn(
+            service="amplify",
+            resource="apps",
+            resource_name=f"{self.app_id}/branches/{self.branch_name}",
+        )
+        return iam.Policy(
+            self,
+            "AmplifyPolicy",
+            roles=[role],
+            statements=[
+                iam.PolicyStatement(
+                    actions=[
+                        "amplify:CreateDeployment",
+                        "amplify:StartDeployment",
+                        "amplify:ListJobs",
+                        "amplify:GetJob",
+                        "amplify:StopJob",
+                    ],
+                    resources=[branch_arn, f"{branch_arn}/jobs/*"],
+                )
+            ],
+        )
+
+
+class _Handler(Construct):
+    """One handler function per stack and configuration."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        memory_limit: int,
+        timeout: cdk.Duration,
+        ephemeral_storage_size: cdk.Size,
+        log_retention: logs.RetentionDays,
+        role: iam.IRole | None,
+    ) -> None:
+        super().__init__(scope, id)
+        self.log_group = logs.LogGroup(
+            self, "LogGroup", retention=log_retention, removal_policy=cdk.RemovalPolicy.DESTROY
+        )
+        self.policy: iam.Policy | None = None
+        if role is None:
+            role = iam.Role(
+                self,
+                "Role",
+                assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+                description="Deploys sites to AWS Amplify Hosting (amplify_deployment)",
+            )
+            self.policy = iam.Policy(
+                self,
+                "LogsPolicy",
+                roles=[role],
+                statements=[
+                    iam.PolicyStatement(
+                        actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                        resources=[self.log_group.log_group_arn],
+                    )
+                ],
+            )
+        self.role = role
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            description="Deploys sites to AWS Amplify Hosting (amplify_deployment)",
+            runtime=lambda_.Runtime.PYTHON_3_14,
+            architecture=lambda_.Architecture.ARM_64,
+            handler=HANDLER,
+            code=handler_code(),
+            memory_size=memory_limit,
+            timeout=timeout,
+            ephemeral_storage_size=ephemeral_storage_size,
+            role=role,
+            log_group=self.log_group,
+            environment={"AMPLIFY_DEPLOYMENT_FUNCTION_TIMEOUT": str(int(timeout.to_seconds()))},
+        )
+        # CloudFormation invokes custom resources asynchronously; a retried invocation could
+        # overwrite the content a rollback restored, so Lambda must not retry on its own.
+        self.function.configure_async_invoke(retry_attempts=0)
+
+    @classmethod
+    def of(
+        cls,
+        stack: cdk.Stack,
+        *,
+        memory_limit: int,
+        timeout: cdk.Duration,
+        ephemeral_storage_size: cdk.Size,
+        log_retention: logs.RetentionDays,
+        role: iam.IRole | None,
+    ) -> _Handler:
+        key = "|".join(
+            [
+                str(memory_limit),
+                str(timeout.to_seconds()),
+                str(ephemeral_storage_size.to_mebibytes()),
+                str(log_retention.value),
+                role.node.path if role is not None else "",
+            ]
+        )
+        id = "AmplifyDeploymentHandler" + hashlib.sha256(key.encode()).hexdigest()[:8]
+        existing = stack.node.try_find_child(id)
+        if isinstance(existing, _Handler):
+            return existing
+        return cls(
+            stack,
+            id,
+            memory_limit=memory_limit,
+            timeout=timeout,
+            ephemeral_storage_size=ephemeral_storage_size,
+            log_retention=log_retention,
+            role=role,
+        )
