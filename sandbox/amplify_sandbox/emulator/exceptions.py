@@ -1,0 +1,60 @@
+"""Errors of the Amplify API, each carrying its AWS error code and HTTP status (as in botocore's model)."""
+
+from __future__ import annotations
+
+
+class AmplifyError(Exception):
+    """An error the API answers with: ``code`` goes to ``x-amzn-ErrorType``, ``status`` is the HTTP status."""
+
+    code = "InternalFailureException"
+    status = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class BadRequestException(AmplifyError):
+    code = "BadRequestException"
+    status = 400
+
+
+class UnauthorizedException(AmplifyError):
+    code = "UnauthorizedException"
+    status = 401
+
+
+class NotFoundException(AmplifyError):
+    code = "NotFoundException"
+    status = 404
+
+
+class LimitExceededException(AmplifyError):
+    code = "LimitExceededException"
+    status = 429
+
+
+class InternalFailureException(AmplifyError):
+    code = "InternalFailureException"
+    status = 500
+
+
+class DependentServiceFailureException(AmplifyError):
+    code = "DependentServiceFailureException"
+    status = 503
+
+
+class TooManyRequestsException(AmplifyError):
+    """Not in Amplify's model: the generic API Gateway throttling answer (botocore retries it)."""
+
+    code = "TooManyRequestsException"
+    status = 429
+
+
+# Errors of the emulator's presigned upload URLs: S3 answers with XML bodies.
+class UploadError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message

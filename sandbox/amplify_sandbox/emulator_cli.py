@@ -1,0 +1,112 @@
+"""``amplify-sandbox emulator``: run the Amplify emulator and a moto S3 server until Ctrl-C or SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import signal
+import sys
+import threading
+from typing import Any
+
+from .emulator.knobs import THROTTLE_CODES, Knobs
+
+_KNOB_HELP = {
+    "latency": "seconds slept before answering every API call and upload",
+    "upload_bandwidth": "cap on upload bytes per second over all uploads (0 = none)",
+    "fail_next_uploads": "the next N uploads answer HTTP 500",
+    "drop_next_uploads": "the next N uploads: connection closed mid-body without an answer",
+    "stall_next_uploads": "the next N uploads: no answer for --stall-seconds, then closed",
+    "stall_next_api_calls": "the next N API calls: no answer for --stall-seconds, then closed",
+    "stall_seconds": "how long a stalled request hangs",
+    "throttle_next_api_calls": "the next N API calls answer HTTP 429 with --throttle-code",
+    "throttle_code": f"error code of throttled calls: {' or '.join(THROTTLE_CODES)}",
+    "fail_next_jobs": "the next N started jobs FAIL with --fail-reason",
+    "fail_reason": "statusReason of jobs failed by --fail-next-jobs",
+    "job_duration": "seconds from StartDeployment to the end of a job",
+    "max_concurrent_jobs": "started, unfinished jobs allowed at once (LimitExceededException beyond)",
+    "start_deadline": "seconds allowed between CreateDeployment and StartDeployment",
+    "upload_url_expiry": "lifetime of upload URLs in seconds (X-Amz-Expires)",
+    "clock_offset": "seconds added to the emulator's clock",
+}
+
+
+def add_knob_arguments(parser: argparse.ArgumentParser) -> None:
+    """One ``--flag`` per knob (``job_duration`` -> ``--job-duration``), defaulting to 'unchanged'."""
+    group = parser.add_argument_group("knobs (also settable at runtime: POST /_sandbox/knobs)")
+    defaults = Knobs()
+    for f in dataclasses.fields(Knobs):
+        default = getattr(defaults, f.name)
+        group.add_argument(
+            "--" + f.name.replace("_", "-"),
+            dest=f"knob_{f.name}",
+            type=type(default),
+            default=None,
+            metavar=type(default).__name__.upper(),
+            help=f"{_KNOB_HELP.get(f.name, f.name)} (default: {default})",
+        )
+
+
+def knobs_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        f.name: getattr(args, f"knob_{f.name}")
+        for f in dataclasses.fields(Knobs)
+        if getattr(args, f"knob_{f.name}", None) is not None
+    }
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "emulator",
+        help="run the Amplify emulator and a moto S3 server on 127.0.0.1",
+        description="Run the Amplify emulator and a moto S3 server on 127.0.0.1 and print the "
+        "AWS_ENDPOINT_URL_AMPLIFY=... and AWS_ENDPOINT_URL_S3=... lines to export; serve until "
+        "Ctrl-C or SIGTERM.",
+    )
+    parser.add_argument("--port", type=int, default=0, help="Amplify emulator port (default: a free one)")
+    parser.add_argument("--s3-port", type=int, default=0, help="moto S3 server port (default: a free one)")
+    parser.add_argument(
+        "--state-dir", default=None, help="persist the emulator's state (apps, jobs, sites) in this folder"
+    )
+    add_knob_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from .emulator.sandbox import Sandbox
+
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:
+        stop.set()
+
+    previous = signal.signal(signal.SIGTERM, on_signal)
+    sb = Sandbox(state_dir=args.state_dir, amplify_port=args.port, s3_port=args.s3_port)
+    try:
+        sb.emulator.set_knobs(**knobs_from_args(args))
+    except ValueError as exc:
+        print(f"amplify-sandbox emulator: {exc}", file=sys.stderr)
+        return 2
+    try:
+        with sb:
+            print(f"AWS_ENDPOINT_URL_AMPLIFY={sb.amplify_endpoint}", flush=True)
+            print(f"AWS_ENDPOINT_URL_S3={sb.s3_endpoint}", flush=True)
+            while not stop.wait(0.5):
+                pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``emulator`` sub-command alone (``python -m amplify_sandbox.emulator_cli``)."""
+    parser = argparse.ArgumentParser(prog="amplify-sandbox")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["emulator", *(sys.argv[1:] if argv is None else argv)])
+    return int(args.func(args))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
