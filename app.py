@@ -6,9 +6,9 @@ from pathlib import Path
 import aws_cdk as cdk
 from aws_cdk import aws_amplify as amplify
 from aws_cdk import aws_s3_deployment as s3deploy
-from constructs import Construct
 
 from amplify_deployment import AmplifyDeployment
+from constructs import Construct
 
 SITE_DIR = Path(__file__).resolve().parent / "site"
 
@@ -19,7 +19,9 @@ class ExampleSiteStack(cdk.Stack):
 
         # An Amplify app with no repository: it accepts manual deployments.
         app = amplify.CfnApp(self, "App", name="amplify-deployment-example")
-        branch = amplify.CfnBranch(self, "Main", app_id=app.attr_app_id, branch_name="main", stage="PRODUCTION")
+        branch = amplify.CfnBranch(
+            self, "Main", app_id=app.attr_app_id, branch_name="main", stage="PRODUCTION"
+        )
 
         site = AmplifyDeployment(
             self,
@@ -42,7 +44,9 @@ class ExampleSiteStack(cdk.Stack):
         )
 
         cdk.CfnOutput(self, "BranchUrl", value=site.branch_url, description="Where the site is served")
-        cdk.CfnOutput(self, "JobId", value=site.job_id, description="The Amplify job of the latest deployment")
+        cdk.CfnOutput(
+            self, "JobId", value=site.job_id, description="The Amplify job of the latest deployment"
+        )
 
 
 if __name__ == "__main__":

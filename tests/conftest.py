@@ -10,4 +10,3 @@ REPO = Path(__file__).resolve().parents[1]
 os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 # The handler package is imported by tests straight from its source folder.
 sys.path.insert(0, str(REPO / "lambda"))
-

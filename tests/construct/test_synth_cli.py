@@ -58,7 +58,7 @@ def test_python_app_synth(tmp_path):
     assert cfn_lint_errors(tmp_path / f"{STACK}.template.json") == ""
 
 
-SECOND_APP = '''
+SECOND_APP = """
 import aws_cdk as cdk
 from aws_cdk import aws_s3_deployment as s3deploy
 import amplify_deployment
@@ -75,14 +75,24 @@ for branch, mode in (("main", UploadMode.ZIP), ("preview/next", UploadMode.FILES
     )
     cdk.CfnOutput(stack, "Url-" + branch.replace("/", "-"), value=site.branch_url)
 app.synth()
-'''
+"""
 
 
 def test_second_stack_with_library_installed_by_pip(tmp_path):
     """An existing app id string and two branches, with the library pip-installed from the repo."""
     wheels = tmp_path / "wheels"
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", str(wheels), str(REPO)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(wheels),
+            str(REPO),
+        ],
         check=True,
         capture_output=True,
     )
@@ -111,7 +121,10 @@ def test_second_stack_with_library_installed_by_pip(tmp_path):
     ]
     assert {d["Properties"]["AppId"] for d in deployments} == {"d2b3c4d5e6"}
     outputs = {o["Value"] for o in template["Outputs"].values()}
-    assert outputs == {"https://main.d2b3c4d5e6.amplifyapp.com", "https://preview-next.d2b3c4d5e6.amplifyapp.com"}
+    assert outputs == {
+        "https://main.d2b3c4d5e6.amplifyapp.com",
+        "https://preview-next.d2b3c4d5e6.amplifyapp.com",
+    }
     # The installed wheel carries the handler, and synth bundled it with crhelper.
     functions = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
     assert len(functions) == 1

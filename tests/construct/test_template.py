@@ -102,7 +102,9 @@ def test_least_privilege(example):
     by_action: dict[str, list] = {}
     for statement in statements:
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        resources = (
+            statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        )
         assert "*" not in resources
         for action in actions:
             by_action.setdefault(action, []).extend(resources)
@@ -155,7 +157,9 @@ def test_literal_app_and_branch_give_literal_url_and_files_mode():
 def test_one_handler_per_stack_and_configuration():
     stack = new_stack()
     for name in ("A", "B"):
-        AmplifyDeployment(stack, name, app="d1", branch=name.lower(), sources=[s3deploy.Source.data("a", "b")])
+        AmplifyDeployment(
+            stack, name, app="d1", branch=name.lower(), sources=[s3deploy.Source.data("a", "b")]
+        )
     AmplifyDeployment(
         stack, "Big", app="d1", branch="big", sources=[s3deploy.Source.data("a", "b")], memory_limit=2048
     )
@@ -168,7 +172,9 @@ def test_one_handler_per_stack_and_configuration():
 def test_given_role_is_used_and_granted():
     stack = new_stack()
     role = iam.Role(stack, "MyRole", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
-    AmplifyDeployment(stack, "D", app="d1", branch="main", sources=[s3deploy.Source.data("a", "b")], role=role)
+    AmplifyDeployment(
+        stack, "D", app="d1", branch="main", sources=[s3deploy.Source.data("a", "b")], role=role
+    )
     template = assertions.Template.from_stack(stack)
     template.resource_count_is("AWS::IAM::Role", 1)
     _, function = only(template, "AWS::Lambda::Function")
@@ -210,6 +216,8 @@ def test_tokens_are_not_validated_at_synth():
     stack = new_stack()
     app_id = cdk.CfnParameter(stack, "AppId").value_as_string
     branch = cdk.CfnParameter(stack, "Branch").value_as_string
-    deployment = AmplifyDeployment(stack, "D", app=app_id, branch=branch, sources=[s3deploy.Source.data("a", "b")])
+    deployment = AmplifyDeployment(
+        stack, "D", app=app_id, branch=branch, sources=[s3deploy.Source.data("a", "b")]
+    )
     assert cdk.Token.is_unresolved(deployment.branch_url)
     assert stack.resolve(deployment.branch_url)["Fn::GetAtt"][1] == "BranchUrl"
