@@ -5,13 +5,16 @@ from __future__ import annotations
 import enum
 import hashlib
 import re
+import zipfile
 from collections.abc import Sequence
+from pathlib import Path
 
 import aws_cdk as cdk
 from aws_cdk import aws_amplify as amplify
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_s3_deployment as s3deploy
 
 from amplify_deployment.bundling import HANDLER, handler_code
@@ -21,6 +24,7 @@ RESOURCE_TYPE = "Custom::AmplifyDeployment"
 APP_ID_PATTERN = re.compile(r"^d[a-z0-9]+$")
 MAX_APP_ID = 20
 MAX_BRANCH_NAME = 255
+MAX_FILE_PATH = 255
 
 DEFAULT_MEMORY_MIB = 512
 DEFAULT_TIMEOUT = cdk.Duration.minutes(15)
@@ -160,7 +164,7 @@ class AmplifyDeployment(Construct):
         )
         self.handler_function: lambda_.IFunction = handler.function
 
-        sources_props, read_policy = self._bind_sources(sources, handler.role)
+        sources_props, read_policy = self._bind_sources(sources, handler.role, upload_mode)
         amplify_policy = self._grant_amplify(handler.role, stack)
 
         self.resource = cdk.CustomResource(
@@ -197,7 +201,7 @@ class AmplifyDeployment(Construct):
         """`https://<branch, '/' replaced by '-'>.<appId>.amplifyapp.com`."""
 
     def _bind_sources(
-        self, sources: Sequence[s3deploy.ISource], role: iam.IRole
+        self, sources: Sequence[s3deploy.ISource], role: iam.IRole, upload_mode: UploadMode
     ) -> tuple[list[dict], iam.Policy]:
         # Sources grant themselves read access to the whole bucket; bind them to an immutable role
         # (grants to it are dropped) and grant s3:GetObject on exactly their objects instead.
@@ -210,7 +214,12 @@ class AmplifyDeployment(Construct):
         props: list[dict] = []
         object_arns: list[str] = []
         for source in sources:
+            known = set(self.node.children)
             config = source.bind(self, handler_role=no_grants)
+            if upload_mode is UploadMode.FILES:
+                for child in self.node.children:
+                    if child not in known and isinstance(child, s3_assets.Asset):
+                        _check_files_mode_paths(child)
             entry: dict = {
                 "BucketName": config.bucket.bucket_name,
                 "ObjectKey": config.zip_object_key,
@@ -262,6 +271,27 @@ class AmplifyDeployment(Construct):
             )
         )
         return policy
+
+
+def _check_files_mode_paths(asset: s3_assets.Asset) -> None:
+    """FILES mode: Amplify's fileMap keys are at most 255 characters; check what synth can see."""
+    path = Path(asset.asset_path)
+    if not path.is_absolute():
+        path = Path(cdk.Stage.of(asset).outdir) / path
+    if path.is_dir():
+        names = [p.relative_to(path).as_posix() for p in path.rglob("*") if p.is_file()]
+    elif zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as archive:
+            names = [n for n in archive.namelist() if not n.endswith("/")]
+    else:
+        return
+    too_long = sorted((n for n in names if len(n) > MAX_FILE_PATH), key=len)
+    if too_long:
+        raise ValueError(
+            f"AmplifyDeployment: {len(too_long)} file path(s) exceed {MAX_FILE_PATH} characters, "
+            f"which UploadMode.FILES cannot deploy (e.g. {too_long[0][:80]!r}...); shorten them or use "
+            "UploadMode.ZIP."
+        )
 
 
 def _nag_rendered(value: object) -> str:

@@ -221,3 +221,40 @@ def test_tokens_are_not_validated_at_synth():
     )
     assert cdk.Token.is_unresolved(deployment.branch_url)
     assert stack.resolve(deployment.branch_url)["Fn::GetAtt"][1] == "BranchUrl"
+
+
+def test_files_mode_rejects_long_paths_at_synth(tmp_path):
+    site = tmp_path / "site"
+    deep = site / ("d" * 200) / ("f" * 60)
+    deep.parent.mkdir(parents=True)
+    deep.write_text("x")
+    (site / "index.html").write_text("ok")
+    with pytest.raises(ValueError, match="1 file path\\(s\\) exceed 255 characters"):
+        AmplifyDeployment(
+            new_stack(),
+            "D",
+            app="d1",
+            branch="main",
+            sources=[s3deploy.Source.asset(str(site))],
+            upload_mode=UploadMode.FILES,
+        )
+    # ZIP mode has no such limit; the same folder synthesizes.
+    AmplifyDeployment(new_stack(), "D", app="d1", branch="main", sources=[s3deploy.Source.asset(str(site))])
+
+
+def test_files_mode_checks_zip_assets_too(tmp_path):
+    import zipfile
+
+    archive = tmp_path / "site.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("index.html", "ok")
+        z.writestr("a/" + "b" * 260, "x")
+    with pytest.raises(ValueError, match="exceed 255 characters"):
+        AmplifyDeployment(
+            new_stack(),
+            "D",
+            app="d1",
+            branch="main",
+            sources=[s3deploy.Source.asset(str(archive))],
+            upload_mode=UploadMode.FILES,
+        )
