@@ -1,0 +1,30 @@
+"""Our own deadline, kept comfortably inside the Lambda's remaining time."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+
+def safety_margin(remaining_s: float) -> float:
+    """Time kept back at the end of an invocation for StopJob and the response to CloudFormation:
+    10% of what is left, at least 2 s and at most 30 s."""
+    return min(30.0, max(2.0, remaining_s * 0.1))
+
+
+class Deadline:
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._end = clock() + seconds
+
+    @classmethod
+    def from_context(cls, context: object, clock: Callable[[], float] = time.monotonic) -> Deadline:
+        get = getattr(context, "get_remaining_time_in_millis", None)
+        remaining = get() / 1000.0 if callable(get) else 900.0
+        return cls(max(0.0, remaining - safety_margin(remaining)), clock)
+
+    def remaining(self) -> float:
+        return max(0.0, self._end - self._clock())
+
+    def expired(self) -> bool:
+        return self.remaining() <= 0.0

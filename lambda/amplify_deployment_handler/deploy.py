@@ -1,0 +1,305 @@
+"""One deployment, start to end: plan, prepare, wait for the branch, create, upload, start, poll.
+
+The imperative shell around the pure parts (props, plan, markers, jobs). Every failure surfaces as
+DeploymentError with a short reason; a job created here is stopped again when anything fails before
+it has been started, so the branch is not left blocked and the live site stays as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+import threading
+import zipfile
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from . import plan as planning
+from .amplify import Amplify, AmplifyError
+from .deadline import Deadline
+from .markers import substitute
+from .props import FILES, DeploymentProps
+from .s3io import CHUNK, SourceError, entry_chunks, head_size, object_chunks, open_zip, raw_entry_chunks
+from .upload import UploadError, UploadPolicy, put
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class DeploymentError(Exception):
+    """The deployment failed; the message is the reason CloudFormation shows."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    abandoned_after_s: float = 900.0
+    workers: int = 16
+    upload: UploadPolicy = field(default_factory=UploadPolicy)
+    tmp_dir: str | None = None
+
+
+@dataclass(frozen=True)
+class Result:
+    job_id: str
+    file_count: int
+    byte_count: int
+
+
+@dataclass
+class _Source:
+    bucket: str
+    key: str
+    size: int
+    markers: tuple[tuple[bytes, bytes], ...]
+
+
+def _content(s3: Any, src: _Source, entry: planning.Entry) -> Iterator[bytes]:
+    return substitute(entry_chunks(s3, src.bucket, src.key, entry.info, src.size), src.markers)
+
+
+def _guard(chunks: Iterable[bytes], deadline: Deadline, what: str) -> Iterator[bytes]:
+    for chunk in chunks:
+        if deadline.expired():
+            raise UploadError(f"upload of {what} did not finish before the deadline")
+        yield chunk
+
+
+def _parallel(
+    items: Sequence[T], work: Callable[[T, threading.Event], None], workers: int, deadline: Deadline
+) -> None:
+    """Run work(item, abort) on a thread pool; the first error sets abort, cancels the rest and is
+    raised."""
+    abort = threading.Event()
+
+    def run(item: T) -> None:
+        if abort.is_set():
+            return
+        if deadline.expired():
+            raise UploadError("uploads did not finish before the deadline")
+        work(item, abort)
+
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(items)))) as pool:
+        futures: list[Future[None]] = [pool.submit(run, item) for item in items]
+        done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+        failed = next((f for f in futures if f.done() and not f.cancelled() and f.exception()), None)
+        if failed is not None:
+            abort.set()
+            for f in futures:
+                f.cancel()
+            exc = failed.exception()
+            assert exc is not None
+            raise exc
+
+
+def _file_chunks(path: str) -> Iterator[bytes]:
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK):
+            yield chunk
+
+
+_RAW_COPY = all(hasattr(zipfile.ZipInfo, a) for a in ("FileHeader",))
+
+
+def _copy_raw(out: zipfile.ZipFile, path: str, info: zipfile.ZipInfo, chunks: Iterable[bytes]) -> None:
+    """Append an entry's compressed bytes unchanged (no decompress/recompress)."""
+    zi = zipfile.ZipInfo(path, date_time=info.date_time)
+    zi.compress_type = info.compress_type
+    zi.CRC, zi.compress_size, zi.file_size = info.CRC, info.compress_size, info.file_size
+    zi.external_attr = info.external_attr
+    zi.create_system = info.create_system
+    zi.flag_bits = info.flag_bits & 0x6  # keep deflate's level bits; sizes go in the local header
+    fp: Any = out.fp
+    zi.header_offset = fp.tell()
+    zip64 = zi.file_size > zipfile.ZIP64_LIMIT or zi.compress_size > zipfile.ZIP64_LIMIT
+    fp.write(zi.FileHeader(zip64))
+    for chunk in chunks:
+        fp.write(chunk)
+    out.filelist.append(zi)
+    out.NameToInfo[zi.filename] = zi
+    out.start_dir = fp.tell()  # type: ignore[attr-defined]
+    out._didModify = True  # type: ignore[attr-defined]
+
+
+def build_merged_zip(
+    s3: Any, sources: Sequence[_Source], entries: Sequence[planning.Entry], tmp_dir: str | None
+) -> tuple[str, int]:
+    """Write the merged site to a spool zip in tmp_dir; (path, bytes of site content)."""
+    fd, path = tempfile.mkstemp(prefix="amplify-site-", suffix=".zip", dir=tmp_dir)
+    content_bytes = 0
+    try:
+        with os.fdopen(fd, "w+b") as f, zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as out:
+            for e in entries:
+                src = sources[e.source_index]
+                if not src.markers and _RAW_COPY:
+                    _copy_raw(
+                        out, e.path, e.info, raw_entry_chunks(s3, src.bucket, src.key, e.info, src.size)
+                    )
+                    content_bytes += e.size
+                    continue
+                zi = zipfile.ZipInfo(e.path, date_time=e.info.date_time)
+                zi.compress_type = zipfile.ZIP_DEFLATED
+                zi.external_attr = e.info.external_attr
+                with out.open(zi, "w", force_zip64=e.size > 1 << 30) as w:
+                    for chunk in _content(s3, src, e):
+                        w.write(chunk)
+                        content_bytes += len(chunk)
+    except BaseException:
+        os.unlink(path)
+        raise
+    return path, content_bytes
+
+
+def _md5_all(
+    s3: Any, sources: Sequence[_Source], entries: Sequence[planning.Entry], workers: int, deadline: Deadline
+) -> dict[str, tuple[str, int]]:
+    out: dict[str, tuple[str, int]] = {}
+
+    def one(e: planning.Entry, abort: threading.Event) -> None:
+        h = hashlib.md5(usedforsecurity=False)
+        n = 0
+        for chunk in _content(s3, sources[e.source_index], e):
+            if abort.is_set():
+                return
+            h.update(chunk)
+            n += len(chunk)
+        out[e.path] = (h.hexdigest(), n)
+
+    _parallel(entries, one, workers, deadline)
+    return out
+
+
+def _read_sources(s3: Any, props: DeploymentProps) -> tuple[list[_Source], list[planning.SourceListing]]:
+    sources: list[_Source] = []
+    listings: list[planning.SourceListing] = []
+    for i, s in enumerate(props.sources):
+        size = head_size(s3, s.bucket, s.key)
+        with open_zip(s3, s.bucket, s.key, size) as zf:
+            listings.append(planning.list_source(zf.infolist(), i, f"Sources[{i}]"))
+        sources.append(_Source(s.bucket, s.key, size, s.markers))
+    return sources, listings
+
+
+def deploy(
+    props: DeploymentProps,
+    s3: Any,
+    amplify_client: Any,
+    deadline: Deadline,
+    settings: Settings = Settings(),
+    sleep: Callable[[float], None] | None = None,
+) -> Result:
+    try:
+        return _deploy(props, s3, amplify_client, deadline, settings, sleep)
+    except (planning.PlanError, SourceError, AmplifyError, UploadError) as exc:
+        raise DeploymentError(str(exc)) from exc
+
+
+def _deploy(
+    props: DeploymentProps,
+    s3: Any,
+    amplify_client: Any,
+    deadline: Deadline,
+    settings: Settings,
+    sleep: Callable[[float], None] | None,
+) -> Result:
+    sources, listings = _read_sources(s3, props)
+    plan = planning.make_plan(props, listings)
+    how = "FILES" if plan.mode == FILES else ("ZIP direct" if plan.direct else "ZIP merged")
+    logger.info(
+        "plan: %s, %d source(s), %d files, %d bytes", how, len(sources), plan.file_count, plan.byte_count
+    )
+    if not plan.has_index_html:
+        logger.warning("plan: no index.html at the site root; Amplify will answer 404 at /")
+
+    spool: str | None = None
+    try:
+        file_map: dict[str, str] | None = None
+        sizes: dict[str, int] = {}
+        zip_size = 0
+        byte_count = plan.byte_count
+        if plan.mode == FILES:
+            md5s = _md5_all(s3, sources, plan.entries, settings.workers, deadline)
+            file_map = {p: md5 for p, (md5, _) in md5s.items()}
+            sizes = {p: n for p, (_, n) in md5s.items()}
+            byte_count = sum(sizes.values())
+        elif plan.direct:
+            zip_size = sources[0].size
+            planning.check_zip_size(zip_size, "the source zip")
+        else:
+            planning.check_zip_size(planning.estimated_zip_size(plan, props), "the merged site zip")
+            spool, byte_count = build_merged_zip(s3, sources, plan.entries, settings.tmp_dir)
+            zip_size = os.path.getsize(spool)
+            planning.check_zip_size(zip_size, "the merged site zip")
+            logger.info("plan: merged zip built, %d bytes", zip_size)
+
+        kwargs = {"sleep": sleep} if sleep is not None else {}
+        amp = Amplify(amplify_client, props.app_id, props.branch_name, deadline, **kwargs)
+        amp.wait_until_free(settings.abandoned_after_s)
+        created = amp.create(file_map)
+        job_id = str(created.get("jobId"))
+        logger.info("job %s: created", job_id)
+        try:
+            _upload(plan, created, sources, s3, sizes, zip_size, spool, deadline, settings)
+            amp.start(job_id)
+        except BaseException as exc:
+            amp.stop(job_id, quiet_errors=True)
+            if isinstance(exc, (UploadError, SourceError, AmplifyError)):
+                raise type(exc)(f"{exc}; job {job_id} stopped, the live site is unchanged") from exc
+            raise
+        logger.info("job %s: started", job_id)
+        amp.poll(job_id)
+        return Result(job_id, plan.file_count, byte_count)
+    finally:
+        if spool is not None:
+            os.unlink(spool)
+
+
+def _upload(
+    plan: planning.Plan,
+    created: Mapping[str, Any],
+    sources: Sequence[_Source],
+    s3: Any,
+    sizes: Mapping[str, int],
+    zip_size: int,
+    spool: str | None,
+    deadline: Deadline,
+    settings: Settings,
+) -> None:
+    if plan.mode == FILES:
+        urls = created.get("fileUploadUrls") or {}
+        missing = next((e.path for e in plan.entries if e.path not in urls), None)
+        if missing is not None:
+            raise UploadError(f"CreateDeployment returned no upload URL for {missing!r:.80}")
+
+        def one(e: planning.Entry, abort: threading.Event) -> None:
+            src = sources[e.source_index]
+            put(
+                urls[e.path],
+                lambda: _guard(_content(s3, src, e), deadline, e.path),
+                sizes[e.path],
+                e.path,
+                deadline,
+                settings.upload,
+                abort,
+            )
+
+        _parallel(plan.entries, one, settings.workers, deadline)
+        logger.info("uploads: %d files, %d bytes", len(plan.entries), sum(sizes.values()))
+        return
+    url = created.get("zipUploadUrl")
+    if not url:
+        raise UploadError("CreateDeployment returned no zipUploadUrl")
+    if plan.direct:
+        src = sources[0]
+        body: Callable[[], Iterable[bytes]] = lambda: _guard(  # noqa: E731
+            object_chunks(s3, src.bucket, src.key)[0], deadline, "the site zip"
+        )
+    else:
+        assert spool is not None
+        path = spool
+        body = lambda: _guard(_file_chunks(path), deadline, "the site zip")  # noqa: E731
+    attempts = put(url, body, zip_size, "the site zip", deadline, settings.upload)
+    logger.info("uploads: site zip, %d bytes, %d attempt(s)", zip_size, attempts)

@@ -1,0 +1,144 @@
+"""Lambda entry point (`amplify_deployment_handler.index.handler`): crhelper wiring and the deadline.
+
+Importing this module is cheap: crhelper's CfnResource (which builds three boto3 clients) is made on
+the first invocation. crhelper runs at INFO (its DEBUG level logs the event, ResponseURL included),
+with no sleep on Delete and without its EventBridge polling; the deadline is ours (deadline.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from typing import Any
+
+from .deadline import Deadline
+from .deploy import DeploymentError, Settings, deploy
+from .props import PropsError, parse_props
+from .upload import UploadPolicy
+
+logger = logging.getLogger("amplify_deployment_handler")
+
+REASON_MAX = 256
+DEFAULT_FUNCTION_TIMEOUT = 900.0
+DEFAULT_WORKERS = 16
+
+_helper: Any = None
+_URL = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://\S+")
+
+
+def clean_reason(reason: str) -> str:
+    """One line, no URL, at most 256 characters with the start kept (crhelper would keep the end)."""
+    text = _URL.sub("<url>", " ".join(str(reason).split()))
+    return text if len(text) <= REASON_MAX else text[: REASON_MAX - 3] + "..."
+
+
+def _env_number(name: str, default: float, low: float, high: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        logger.warning("%s=%r is not a number; using %s", name, raw[:20], default)
+        return default
+    return min(high, max(low, value))
+
+
+def settings_from_env() -> Settings:
+    return Settings(
+        abandoned_after_s=_env_number(
+            "AMPLIFY_DEPLOYMENT_FUNCTION_TIMEOUT", DEFAULT_FUNCTION_TIMEOUT, 1, 86400
+        ),
+        workers=int(_env_number("AMPLIFY_DEPLOYMENT_UPLOAD_WORKERS", DEFAULT_WORKERS, 1, 64)),
+        upload=UploadPolicy(),
+        tmp_dir=os.environ.get("AMPLIFY_DEPLOYMENT_TMP_DIR") or None,
+    )
+
+
+def _clients(workers: int) -> tuple[Any, Any]:
+    import boto3
+    from botocore.config import Config
+
+    s3 = boto3.client(
+        "s3",
+        config=Config(
+            retries={"mode": "standard", "max_attempts": 5},
+            connect_timeout=10,
+            read_timeout=60,
+            max_pool_connections=workers + 4,
+        ),
+    )
+    amplify = boto3.client(
+        "amplify",
+        config=Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=10, read_timeout=30),
+    )
+    return s3, amplify
+
+
+def _fail(reason: str, physical_id: str | None) -> str | None:
+    reason = clean_reason(reason)
+    logger.error("result: FAILED %s", reason)
+    _helper.Status = "FAILED"
+    _helper.Reason = reason
+    return physical_id
+
+
+def _create_or_update(event: dict[str, Any], context: Any) -> str | None:
+    request = event.get("RequestType", "?")
+    old_id = event.get("PhysicalResourceId")  # present on Update: keep it when the update fails
+    deadline = Deadline.from_context(context)
+    try:
+        props = parse_props(event.get("ResourceProperties"))
+    except PropsError as exc:
+        return _fail(f"invalid properties: {exc}", old_id)
+    logger.info(
+        "%s %s: %s mode, %d source(s)", request, props.physical_id, props.upload_mode, len(props.sources)
+    )
+    settings = settings_from_env()
+    try:
+        s3, amplify = _clients(settings.workers)
+        result = deploy(props, s3, amplify, deadline, settings)
+    except DeploymentError as exc:
+        return _fail(str(exc), old_id or props.physical_id)
+    except Exception as exc:
+        logger.exception("unexpected error")
+        return _fail(f"internal error: {type(exc).__name__}: {exc}", old_id or props.physical_id)
+    _helper.Data.update(
+        {
+            "JobId": result.job_id,
+            "BranchUrl": props.branch_url,
+            "FileCount": str(result.file_count),
+            "ByteCount": str(result.byte_count),
+        }
+    )
+    logger.info(
+        "result: SUCCESS job %s, %d files, %d bytes", result.job_id, result.file_count, result.byte_count
+    )
+    return props.physical_id
+
+
+def _delete(event: dict[str, Any], context: Any) -> str | None:
+    logger.info(
+        "Delete %s: deployed content stays on the branch; nothing to do", event.get("PhysicalResourceId")
+    )
+    return event.get("PhysicalResourceId")
+
+
+def _get_helper() -> Any:
+    global _helper
+    if _helper is None:
+        if not logging.root.handlers:  # outside Lambda (the sandbox's subprocess): log to stderr
+            logging.basicConfig(format="%(levelname)s %(name)s: %(message)s")
+        from crhelper import CfnResource
+
+        helper = CfnResource(json_logging=False, log_level="INFO", boto_level="ERROR", sleep_on_delete=0)
+        helper.create(_create_or_update)
+        helper.update(_create_or_update)
+        helper.delete(_delete)
+        _helper = helper
+    return _helper
+
+
+def handler(event: dict[str, Any], context: Any) -> None:
+    _get_helper()(event, context)

@@ -1,0 +1,177 @@
+"""Which files the site has and how they reach Amplify (pure: works on zipfile.ZipInfo lists).
+
+A site is the merge of its sources' zips in order: a later source wins on the same path. In ZIP mode
+a single source without markers whose names need no rewriting is streamed from S3 as it is; anything
+else is rebuilt into one merged zip.
+"""
+
+from __future__ import annotations
+
+import stat
+import zipfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from .props import FILES, ZIP, DeploymentProps
+
+ZIP_MAX_BYTES = 5 * 1024**3  # a manual deployment's zip is one S3 PUT: at most 5 GiB
+FILE_NAME_MAX = 255  # CreateDeployment fileMap key length
+_UTF8_FLAG = 0x800
+_ENCRYPTED_FLAG = 0x1
+# Per entry: local header (30) + central header (46) + both names + zip64 extras, generously.
+_ZIP_ENTRY_OVERHEAD = 30 + 46 + 64
+
+
+class PlanError(ValueError):
+    """The sources cannot make a site; the message is a short reason naming the path and source."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One file of the site: where it comes from (source index + its central-directory record)."""
+
+    path: str
+    source_index: int
+    info: zipfile.ZipInfo
+
+    @property
+    def size(self) -> int:
+        return self.info.file_size
+
+
+@dataclass(frozen=True)
+class SourceListing:
+    """The files of one source zip, validated; `clean` when the zip can be passed on unchanged."""
+
+    entries: tuple[Entry, ...]
+    clean: bool
+
+
+@dataclass(frozen=True)
+class Plan:
+    mode: str
+    entries: tuple[Entry, ...]  # the merged site, sorted by path
+    direct: bool  # ZIP mode: stream the single source object as it is
+
+    @property
+    def file_count(self) -> int:
+        return len(self.entries)
+
+    @property
+    def byte_count(self) -> int:
+        """Uncompressed bytes of the site before marker substitution."""
+        return sum(e.size for e in self.entries)
+
+    @property
+    def has_index_html(self) -> bool:
+        return any(e.path == "index.html" for e in self.entries)
+
+
+def raw_name(info: zipfile.ZipInfo) -> bytes:
+    """The entry name's bytes as stored in the zip."""
+    name = info.orig_filename
+    if info.flag_bits & _UTF8_FLAG:
+        return name.encode("utf-8", "surrogateescape")
+    return name.encode("cp437")
+
+
+def normalize_path(info: zipfile.ZipInfo, label: str) -> tuple[str | None, bool]:
+    """Entry -> (site path, or None for a folder entry; True when the stored name is already that path).
+
+    Rejects names that are not UTF-8, absolute, climb out with '..', use backslashes or NUL,
+    and encrypted entries or symbolic links.
+    """
+    try:
+        name = raw_name(info).decode("utf-8")
+    except UnicodeError:
+        raise PlanError(f"{label}: an entry name is not valid UTF-8 ({info.orig_filename!r:.60})") from None
+    shown = f"{name!r:.80}"
+    if "\x00" in name or "\\" in name:
+        raise PlanError(f"{label}: entry {shown} contains a backslash or NUL; use '/' separators")
+    if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
+        raise PlanError(f"{label}: entry {shown} is an absolute path")
+    parts = name.split("/")
+    if ".." in parts:
+        raise PlanError(f"{label}: entry {shown} contains '..'")
+    mode = info.external_attr >> 16
+    if stat.S_ISLNK(mode):
+        raise PlanError(f"{label}: entry {shown} is a symbolic link; zip the link's target instead")
+    if info.flag_bits & _ENCRYPTED_FLAG:
+        raise PlanError(f"{label}: entry {shown} is encrypted")
+    is_dir = name.endswith("/") or stat.S_ISDIR(mode)
+    kept = [p for p in parts if p not in ("", ".")]
+    if is_dir:
+        return None, "/".join(kept) + "/" == name or not kept
+    path = "/".join(kept)
+    if not path:
+        raise PlanError(f"{label}: entry {shown} has no file name")
+    ascii_or_flagged = name.isascii() or bool(info.flag_bits & _UTF8_FLAG)
+    return path, path == name and ascii_or_flagged
+
+
+def list_source(infos: Iterable[zipfile.ZipInfo], source_index: int, label: str) -> SourceListing:
+    """Validate one source zip's entries: no duplicates, no unsafe names."""
+    entries: list[Entry] = []
+    seen: set[str] = set()
+    clean = True
+    for info in infos:
+        path, same = normalize_path(info, label)
+        clean = clean and same
+        if path is None:
+            continue
+        if path in seen:
+            raise PlanError(f"{label}: {path!r:.80} appears twice in the zip")
+        seen.add(path)
+        entries.append(Entry(path, source_index, info))
+    return SourceListing(tuple(entries), clean)
+
+
+def merge(listings: Sequence[SourceListing]) -> tuple[Entry, ...]:
+    """Later sources win on the same path. Rejects a path that is a file in one place and a folder
+    in another (Amplify could not serve both)."""
+    site: dict[str, Entry] = {}
+    for listing in listings:
+        for entry in listing.entries:
+            site[entry.path] = entry
+    folders: set[str] = set()
+    for path in site:
+        parts = path.split("/")
+        for i in range(1, len(parts)):
+            folders.add("/".join(parts[:i]))
+    clash = sorted(folders.intersection(site))
+    if clash:
+        raise PlanError(f"{clash[0]!r:.80} is both a file and a folder in the merged site")
+    return tuple(site[p] for p in sorted(site))
+
+
+def make_plan(props: DeploymentProps, listings: Sequence[SourceListing]) -> Plan:
+    """Merge the sources and choose how to upload them; PlanError when the site cannot deploy."""
+    entries = merge(listings)
+    if not entries:
+        raise PlanError("the site has no files: every source zip is empty")
+    if props.upload_mode == FILES:
+        long = next((e.path for e in entries if len(e.path) > FILE_NAME_MAX), None)
+        if long is not None:
+            raise PlanError(
+                f"path {long[:60]!r}... is longer than {FILE_NAME_MAX} characters (FILES mode limit)"
+            )
+        return Plan(FILES, entries, direct=False)
+    direct = len(props.sources) == 1 and not props.sources[0].has_markers and listings[0].clean
+    return Plan(ZIP, entries, direct=direct)
+
+
+def estimated_zip_size(plan: Plan, props: DeploymentProps) -> int:
+    """Upper-bound-ish size of the merged zip (raw copies keep their compressed size; files with
+    markers are counted uncompressed)."""
+    total = 22
+    for e in plan.entries:
+        body = e.size if props.sources[e.source_index].has_markers else e.info.compress_size
+        total += body + _ZIP_ENTRY_OVERHEAD + 2 * len(e.path.encode("utf-8"))
+    return total
+
+
+def check_zip_size(size: int, what: str) -> None:
+    if size > ZIP_MAX_BYTES:
+        raise PlanError(
+            f"{what} is {size / 1024**3:.2f} GiB; a ZIP deployment is at most 5 GiB: use UploadMode FILES"
+        )

@@ -1,0 +1,257 @@
+"""S3 reads without holding a site in memory or on disk.
+
+- `RangedReader`: a seekable file over one S3 object made of ranged GETs with a read-ahead buffer;
+  `zipfile.ZipFile` reads a source zip's central directory through it.
+- `entry_chunks` / `raw_entry_chunks`: one zip entry's bytes (decompressed, or as stored), streamed by
+  a single ranged GET per entry, with CRC and size checks.
+- `object_chunks`: a whole object, streamed.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import zipfile
+import zlib
+from collections.abc import Iterator
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+CHUNK = 256 * 1024
+READ_AHEAD = 1024 * 1024
+_LOCAL_HEADER = struct.Struct("<4s5H3L2H")  # signature .. extra length: 30 bytes
+_LOCAL_SIG = b"PK\x03\x04"
+_HEADER_SLACK = 512  # extra bytes fetched beyond the central-directory guess of the local header
+
+
+class SourceError(Exception):
+    """A source object cannot be read; the message is a short reason naming s3://bucket/key."""
+
+
+def s3_label(bucket: str, key: str) -> str:
+    shown = key if len(key) <= 80 else key[:77] + "..."
+    return f"s3://{bucket}/{shown}"
+
+
+def describe_error(exc: BaseException) -> str:
+    if isinstance(exc, ClientError):
+        err = exc.response.get("Error", {})
+        code = err.get("Code") or exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        return f"{code}"
+    return type(exc).__name__
+
+
+def head_size(client: Any, bucket: str, key: str) -> int:
+    try:
+        return int(client.head_object(Bucket=bucket, Key=key)["ContentLength"])
+    except (ClientError, BotoCoreError) as exc:
+        raise SourceError(f"cannot read source {s3_label(bucket, key)}: {describe_error(exc)}") from exc
+
+
+def _get_range(client: Any, bucket: str, key: str, start: int, end: int) -> Any:
+    """GET bytes [start, end] (inclusive); returns the streaming body."""
+    resp = client.get_object(Bucket=bucket, Key=key, Range=f"bytes={start}-{end}")
+    return resp["Body"]
+
+
+class RangedReader(io.RawIOBase):
+    """Read-only seekable view of an S3 object: each miss fetches max(n, read_ahead) bytes."""
+
+    def __init__(self, client: Any, bucket: str, key: str, size: int, read_ahead: int = READ_AHEAD) -> None:
+        super().__init__()
+        self._client, self._bucket, self._key = client, bucket, key
+        self._size = size
+        self._read_ahead = read_ahead
+        self._pos = 0
+        self._buf = b""
+        self._buf_start = 0
+        self.requests = 0  # ranged GETs made (for tests and logs)
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_SET:
+            pos = offset
+        elif whence == io.SEEK_CUR:
+            pos = self._pos + offset
+        elif whence == io.SEEK_END:
+            pos = self._size + offset
+        else:
+            raise ValueError(f"bad whence {whence}")
+        if pos < 0:
+            raise OSError("seek before the start of the object")
+        self._pos = pos
+        return pos
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0:
+            size = self._size - self._pos
+        size = min(size, self._size - self._pos)
+        if size <= 0:
+            return b""
+        offset = self._pos - self._buf_start
+        if not (0 <= offset and offset + size <= len(self._buf)):
+            self._fill(size)
+            offset = 0
+        data = self._buf[offset : offset + size]
+        self._pos += len(data)
+        return data
+
+    def readinto(self, b: Any) -> int:
+        data = self.read(len(b))
+        b[: len(data)] = data
+        return len(data)
+
+    def _fill(self, size: int) -> None:
+        start = self._pos
+        end = min(self._size, start + max(size, self._read_ahead)) - 1
+        try:
+            body = _get_range(self._client, self._bucket, self._key, start, end)
+            data = body.read()
+        except (ClientError, BotoCoreError) as exc:
+            label = s3_label(self._bucket, self._key)
+            raise SourceError(f"cannot read source {label}: {describe_error(exc)}") from exc
+        self.requests += 1
+        if len(data) != end - start + 1:
+            raise SourceError(f"short read from {s3_label(self._bucket, self._key)} at byte {start}")
+        self._buf, self._buf_start = data, start
+
+
+def open_zip(client: Any, bucket: str, key: str, size: int) -> zipfile.ZipFile:
+    """The source zip's central directory, read with ranged GETs (file contents are not fetched)."""
+    label = s3_label(bucket, key)
+    reader = RangedReader(client, bucket, key, size)
+    try:
+        return zipfile.ZipFile(reader)
+    except zipfile.BadZipFile as exc:
+        raise SourceError(f"source {label} is not a zip file ({exc})") from exc
+    except UnicodeDecodeError:
+        raise SourceError(f"source {label}: an entry name is not valid UTF-8") from None
+    except (zipfile.LargeZipFile, NotImplementedError, ValueError) as exc:
+        raise SourceError(f"source {label} cannot be read as a zip ({exc})") from exc
+
+
+def _local_header_len(header: bytes, label: str, name: str) -> int:
+    if len(header) < _LOCAL_HEADER.size or header[:4] != _LOCAL_SIG:
+        raise SourceError(f"source {label}: bad local header for {name!r:.80}")
+    fields = _LOCAL_HEADER.unpack_from(header)
+    name_len, extra_len = fields[-2], fields[-1]
+    return _LOCAL_HEADER.size + name_len + extra_len
+
+
+def _stored_chunks(
+    client: Any, bucket: str, key: str, info: zipfile.ZipInfo, object_size: int
+) -> Iterator[bytes]:
+    """The entry's stored (compressed) bytes, from one ranged GET (two if the local header's extra
+    field is much longer than the central directory's)."""
+    label = s3_label(bucket, key)
+    start = info.header_offset
+    guess = _LOCAL_HEADER.size + len(info.orig_filename.encode("utf-8")) * 2 + len(info.extra) + _HEADER_SLACK
+    end = min(object_size, start + guess + info.compress_size) - 1
+    try:
+        body = _get_range(client, bucket, key, start, end)
+        head = body.read(min(guess, end - start + 1))
+        data_start = _local_header_len(head, label, info.filename)
+        if data_start > len(head) or data_start + info.compress_size > end - start + 1:
+            body.close()
+            head = b""
+            first = start + data_start
+            body = _get_range(client, bucket, key, first, first + info.compress_size - 1)
+            pending = b""
+        else:
+            pending = head[data_start : data_start + info.compress_size]
+        left = info.compress_size - len(pending)
+        if pending:
+            yield pending
+        while left > 0:
+            chunk = body.read(min(CHUNK, left))
+            if not chunk:
+                raise SourceError(f"source {label}: short read in {info.filename!r:.80}")
+            left -= len(chunk)
+            yield chunk
+        body.read()  # drain the few slack bytes so the connection can be reused
+        body.close()
+    except (ClientError, BotoCoreError) as exc:
+        raise SourceError(f"cannot read {info.filename!r:.60} from {label}: {describe_error(exc)}") from exc
+
+
+def raw_entry_chunks(
+    client: Any, bucket: str, key: str, info: zipfile.ZipInfo, object_size: int
+) -> Iterator[bytes]:
+    """The entry's compressed bytes as stored, for copying into another zip unchanged."""
+    if info.compress_size == 0:
+        return iter(())
+    return _stored_chunks(client, bucket, key, info, object_size)
+
+
+def entry_chunks(
+    client: Any, bucket: str, key: str, info: zipfile.ZipInfo, object_size: int
+) -> Iterator[bytes]:
+    """The entry's content, decompressed on the fly (STORED or DEFLATED), CRC and size checked."""
+    label = s3_label(bucket, key)
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        raise SourceError(
+            f"source {label}: {info.filename!r:.60} uses compression method {info.compress_type}; "
+            "only stored and deflate are supported"
+        )
+    stored = raw_entry_chunks(client, bucket, key, info, object_size)
+    inflater = zlib.decompressobj(-15) if info.compress_type == zipfile.ZIP_DEFLATED else None
+    crc = 0
+    total = 0
+    for piece in stored:
+        if inflater is None:
+            out = [piece]
+        else:
+            out = []
+            data = piece
+            while data:
+                out.append(inflater.decompress(data, CHUNK))
+                data = inflater.unconsumed_tail
+        for chunk in out:
+            if chunk:
+                crc = zlib.crc32(chunk, crc)
+                total += len(chunk)
+                yield chunk
+    if inflater is not None:
+        rest = inflater.flush()
+        if rest:
+            crc = zlib.crc32(rest, crc)
+            total += len(rest)
+            yield rest
+    if total != info.file_size or crc != info.CRC:
+        raise SourceError(f"source {label}: {info.filename!r:.60} is corrupt (size or CRC mismatch)")
+
+
+def object_chunks(client: Any, bucket: str, key: str) -> tuple[Iterator[bytes], int]:
+    """(chunks of the whole object, its size) from one GET."""
+    label = s3_label(bucket, key)
+    try:
+        resp = client.get_object(Bucket=bucket, Key=key)
+    except (ClientError, BotoCoreError) as exc:
+        raise SourceError(f"cannot read source {label}: {describe_error(exc)}") from exc
+    body = resp["Body"]
+    size = int(resp["ContentLength"])
+
+    def chunks() -> Iterator[bytes]:
+        try:
+            left = size
+            while left > 0:
+                chunk = body.read(min(CHUNK, left))
+                if not chunk:
+                    raise SourceError(f"source {label}: short read")
+                left -= len(chunk)
+                yield chunk
+        except (ClientError, BotoCoreError) as exc:
+            raise SourceError(f"cannot read source {label}: {describe_error(exc)}") from exc
+        finally:
+            body.close()
+
+    return chunks(), size

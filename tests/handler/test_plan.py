@@ -1,0 +1,145 @@
+"""Pure: zip entry validation, merging sources (later wins) and choosing direct stream vs merged zip."""
+
+from __future__ import annotations
+
+import io
+import stat
+import zipfile
+
+import pytest
+from handler_support import make_zip
+
+from amplify_deployment_handler.plan import (
+    PlanError,
+    check_zip_size,
+    list_source,
+    make_plan,
+)
+from amplify_deployment_handler.props import parse_props
+
+
+def infos(files, compression=zipfile.ZIP_DEFLATED):
+    return zipfile.ZipFile(io.BytesIO(make_zip(files, compression))).infolist()
+
+
+def info(name: str, mode: int = stat.S_IFREG | 0o644) -> zipfile.ZipInfo:
+    zi = zipfile.ZipInfo(name)
+    zi.external_attr = mode << 16
+    return zi
+
+
+def props(n_sources=1, mode="ZIP", markers=False):
+    src = {"BucketName": "b", "ObjectKey": "k"}
+    if markers:
+        src["Markers"] = {"<<m>>": "v"}
+    return parse_props(
+        {
+            "AppId": "d1",
+            "BranchName": "main",
+            "UploadMode": mode,
+            "Sources": [dict(src) for _ in range(n_sources)],
+        }
+    )
+
+
+def test_listing_skips_folders_and_is_clean_for_a_plain_zip():
+    listing = list_source(infos({"index.html": "x", "css/": "", "css/a.css": "y"}), 0, "Sources[0]")
+    assert [e.path for e in listing.entries] == ["index.html", "css/a.css"]
+    assert listing.clean
+
+
+def test_dot_segments_are_normalised_but_make_the_zip_unclean():
+    listing = list_source([info("./index.html"), info("a//b.txt")], 0, "S")
+    assert [e.path for e in listing.entries] == ["index.html", "a/b.txt"]
+    assert not listing.clean
+
+
+@pytest.mark.parametrize(
+    "name,fragment",
+    [
+        ("../evil.html", "contains '..'"),
+        ("a/../../evil", "contains '..'"),
+        ("/etc/passwd", "absolute path"),
+        ("C:/x.txt", "absolute path"),
+        ("a\\b.txt", "backslash"),
+    ],
+)
+def test_unsafe_names_are_rejected(name, fragment):
+    with pytest.raises(PlanError, match=fragment):
+        list_source([info(name)], 0, "Sources[0]")
+
+
+def test_symlinks_are_rejected():
+    with pytest.raises(PlanError, match="symbolic link"):
+        list_source([info("link.html", stat.S_IFLNK | 0o777)], 0, "Sources[0]")
+
+
+def test_encrypted_entries_are_rejected():
+    zi = info("a.txt")
+    zi.flag_bits |= 0x1
+    with pytest.raises(PlanError, match="encrypted"):
+        list_source([zi], 0, "Sources[0]")
+
+
+def test_duplicate_names_in_one_source_are_rejected():
+    with pytest.raises(PlanError, match="appears twice"):
+        list_source([info("a.txt"), info("./a.txt")], 0, "Sources[0]")
+
+
+def test_names_that_are_not_utf8_are_rejected():
+    zi = info("x")
+    zi.orig_filename = b"bad\xff.txt".decode("cp437")  # stored without the UTF-8 flag
+    with pytest.raises(PlanError, match="not valid UTF-8"):
+        list_source([zi], 0, "Sources[0]")
+
+
+def test_utf8_names_without_the_flag_are_accepted_but_rewritten():
+    zi = info("x")
+    zi.orig_filename = "café.html".encode().decode("cp437")
+    listing = list_source([zi], 0, "S")
+    assert listing.entries[0].path == "café.html" and not listing.clean
+
+
+def test_later_source_wins_and_entries_are_sorted():
+    a = list_source(infos({"index.html": "v1", "a.txt": "a"}), 0, "S0")
+    b = list_source(infos({"index.html": "v2"}), 1, "S1")
+    plan = make_plan(props(2), [a, b])
+    assert [(e.path, e.source_index) for e in plan.entries] == [("a.txt", 0), ("index.html", 1)]
+    assert not plan.direct and plan.file_count == 2 and plan.byte_count == 3
+
+
+def test_single_clean_source_without_markers_streams_directly():
+    listing = list_source(infos({"index.html": "v1"}), 0, "S0")
+    assert make_plan(props(1), [listing]).direct
+    assert not make_plan(props(1, markers=True), [listing]).direct
+    assert not make_plan(props(1, mode="FILES"), [listing]).direct
+
+
+def test_a_path_cannot_be_file_and_folder():
+    a = list_source(infos({"docs": "file"}), 0, "S0")
+    b = list_source(infos({"docs/index.html": "x"}), 1, "S1")
+    with pytest.raises(PlanError, match="both a file and a folder"):
+        make_plan(props(2), [a, b])
+
+
+def test_an_empty_site_is_rejected():
+    with pytest.raises(PlanError, match="no files"):
+        make_plan(props(1), [list_source(infos({"empty/": ""}), 0, "S0")])
+
+
+def test_files_mode_rejects_paths_over_255_chars_zip_mode_does_not():
+    listing = list_source(infos({"d/" + "x" * 260: "y", "index.html": "i"}), 0, "S0")
+    with pytest.raises(PlanError, match="longer than 255"):
+        make_plan(props(1, mode="FILES"), [listing])
+    assert make_plan(props(1), [listing]).file_count == 2
+
+
+def test_index_html_presence():
+    assert make_plan(props(1), [list_source(infos({"index.html": "x"}), 0, "S")]).has_index_html
+    assert not make_plan(props(1), [list_source(infos({"a/index.html": "x"}), 0, "S")]).has_index_html
+
+
+def test_zip_mode_size_limit():
+    check_zip_size(5 * 1024**3, "zip")
+    with pytest.raises(PlanError, match="at most 5 GiB: use UploadMode FILES"):
+        check_zip_size(5 * 1024**3 + 1, "the merged site zip")
