@@ -12,5 +12,6 @@ from amplify_deployment.deployment import (
     UploadMode,
     branch_url_for,
 )
+from amplify_deployment.static_site import AmplifyStaticSite
 
-__all__ = ["AmplifyDeployment", "UploadMode", "branch_url_for"]
+__all__ = ["AmplifyDeployment", "AmplifyStaticSite", "UploadMode", "branch_url_for"]

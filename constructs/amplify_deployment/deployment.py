@@ -16,9 +16,9 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_s3_deployment as s3deploy
+from constructs import Construct
 
 from amplify_deployment.bundling import HANDLER, handler_code
-from constructs import Construct
 
 RESOURCE_TYPE = "Custom::AmplifyDeployment"
 APP_ID_PATTERN = re.compile(r"^d[a-z0-9]+$")
