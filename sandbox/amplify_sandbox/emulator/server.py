@@ -43,6 +43,7 @@ class _Server(ThreadingHTTPServer):
 
 class _QuietHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body are separate writes: no 40 ms delayed-ACK stalls
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - never log (URLs are secrets)
@@ -149,6 +150,9 @@ class _ApiHandler(_QuietHandler):
 
     # -------------------------------------------------------------- uploads
     def _s3_error(self, err: UploadError, body_left: int) -> None:
+        backend = self.server.emulator.backend
+        with backend.lock:
+            backend.counters.uploads_rejected += 1
         if body_left > DRAIN_LIMIT:
             self.close_connection = True
         elif body_left > 0:
@@ -197,8 +201,6 @@ class _ApiHandler(_QuietHandler):
                 )
             target = backend.resolve_upload(path, dict(parse_qsl(query)))
         except UploadError as err:
-            with backend.lock:
-                backend.counters.uploads_rejected += 1
             self._s3_error(err, length)
             return
         if fault and fault[0] == "drop":
@@ -231,8 +233,6 @@ class _ApiHandler(_QuietHandler):
         digest = md5.hexdigest()
         if fault and fault[0] == "fail":
             tmp.unlink(missing_ok=True)
-            with backend.lock:
-                backend.counters.uploads_rejected += 1
             self._s3_error(
                 UploadError(
                     500, "InternalError", "We encountered an internal error. Please try again. (injected)"
