@@ -16,7 +16,7 @@ from botocore.config import Config
 
 from amplify_sandbox import AmplifyEmulator, FakeClock
 
-NO_RETRY = Config(retries={"max_attempts": 1, "mode": "standard"}, read_timeout=30, connect_timeout=5)
+NO_RETRY = Config(retries={"total_max_attempts": 1, "mode": "standard"}, read_timeout=30, connect_timeout=5)
 
 
 def amplify_client(endpoint: str, **config: Any) -> Any:
