@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -78,8 +77,9 @@ app.synth()
 """
 
 
-def test_second_stack_with_library_installed_by_pip(tmp_path):
-    """An existing app id string and two branches, with the library pip-installed from the repo."""
+def test_wheel_in_fresh_virtualenv_synthesizes_another_app(tmp_path):
+    """The built wheel, pip-installed into a new virtualenv beside a new CDK app (not this repo), with an
+    existing app id string and two branches."""
     wheels = tmp_path / "wheels"
     subprocess.run(
         [
@@ -96,10 +96,13 @@ def test_second_stack_with_library_installed_by_pip(tmp_path):
         check=True,
         capture_output=True,
     )
-    target = tmp_path / "site-packages"
     wheel = next(wheels.glob("cdk_amplify_deployment-*.whl"))
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    # The wheel's own dependency ranges resolve; requirements.txt pins them to what the repo tests.
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--no-deps", "--target", str(target), str(wheel)],
+        [str(python), "-m", "pip", "install", "--quiet", "-c", str(REPO / "requirements.txt"), str(wheel)],
         check=True,
         capture_output=True,
     )
@@ -108,11 +111,11 @@ def test_second_stack_with_library_installed_by_pip(tmp_path):
     (app_dir / "site" / "index.html").write_text("<h1>second</h1>")
     (app_dir / "app.py").write_text(SECOND_APP)
     out = tmp_path / "cdk.out"
-    env = env_with_venv() | {"CDK_OUTDIR": str(out), "PYTHONPATH": str(target)}
+    env = env_with_venv() | {"CDK_OUTDIR": str(out)}
     result = subprocess.run(
-        [sys.executable, "app.py"], cwd=app_dir, env=env, check=True, capture_output=True, text=True
+        [str(python), "app.py"], cwd=app_dir, env=env, check=True, capture_output=True, text=True
     )
-    assert f"LIBRARY {target}" in result.stdout, result.stdout
+    assert f"LIBRARY {venv}" in result.stdout, result.stdout
     template = json.loads((out / "ExistingApp.template.json").read_text())
     deployments = [r for r in template["Resources"].values() if r["Type"] == "Custom::AmplifyDeployment"]
     assert sorted((d["Properties"]["BranchName"], d["Properties"]["UploadMode"]) for d in deployments) == [
@@ -125,10 +128,10 @@ def test_second_stack_with_library_installed_by_pip(tmp_path):
         "https://main.d2b3c4d5e6.amplifyapp.com",
         "https://preview-next.d2b3c4d5e6.amplifyapp.com",
     }
-    # The installed wheel carries the handler, and synth bundled it with crhelper.
+    # The installed wheel carries the handler and py.typed, and synth bundled the handler with crhelper.
+    assert list(venv.glob("lib/python3*/site-packages/amplify_deployment/py.typed"))
     functions = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
     assert len(functions) == 1
     asset = out / ("asset." + functions[0]["Properties"]["Code"]["S3Key"].removesuffix(".zip"))
-    assert (asset / "amplify_deployment_handler" / "props.py").is_file()
+    assert (asset / "amplify_deployment_handler" / "index.py").is_file()
     assert (asset / "crhelper" / "resource_helper.py").is_file()
-    shutil.rmtree(out)
