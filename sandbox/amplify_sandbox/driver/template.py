@@ -1,0 +1,129 @@
+"""Reading a CloudFormation template: resource kinds, dependencies and the order to provision in."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from amplify_sandbox.driver.resolver import references
+
+AMPLIFY_APP = "AWS::Amplify::App"
+AMPLIFY_BRANCH = "AWS::Amplify::Branch"
+LAMBDA_FUNCTION = "AWS::Lambda::Function"
+EVENT_INVOKE_CONFIG = "AWS::Lambda::EventInvokeConfig"
+
+#: accepted without action; they get plausible physical ids and ARNs
+PASSIVE_TYPES = frozenset(
+    {
+        "AWS::IAM::Role",
+        "AWS::IAM::Policy",
+        "AWS::IAM::ManagedPolicy",
+        "AWS::Logs::LogGroup",
+        "AWS::Lambda::EventInvokeConfig",
+        "AWS::Lambda::Permission",
+        "AWS::CDK::Metadata",
+    }
+)
+
+
+class TemplateError(Exception):
+    pass
+
+
+def is_custom_resource(resource_type: str) -> bool:
+    return resource_type.startswith("Custom::") or resource_type == "AWS::CloudFormation::CustomResource"
+
+
+def kind(resource_type: str) -> str:
+    """ "custom", "amplify", "lambda", "passive" or "unsupported"."""
+    if is_custom_resource(resource_type):
+        return "custom"
+    if resource_type in (AMPLIFY_APP, AMPLIFY_BRANCH):
+        return "amplify"
+    if resource_type == LAMBDA_FUNCTION:
+        return "lambda"
+    if resource_type in PASSIVE_TYPES:
+        return "passive"
+    return "unsupported"
+
+
+def dependencies(logical_id: str, resource: dict[str, Any], declared: set[str]) -> set[str]:
+    """Resources this one needs first: DependsOn plus every Ref/GetAtt/Sub reference to a resource."""
+    depends_on = resource.get("DependsOn") or []
+    if isinstance(depends_on, str):
+        depends_on = [depends_on]
+    for dep in depends_on:
+        if dep not in declared:
+            raise TemplateError(f"Resources.{logical_id}.DependsOn: {dep} is not a resource of the template")
+    refs = references(resource.get("Properties") or {})
+    return (set(depends_on) | {r for r in refs if r in declared}) - {logical_id}
+
+
+def dependency_graph(resources: dict[str, dict[str, Any]]) -> dict[str, set[str]]:
+    declared = set(resources)
+    return {logical_id: dependencies(logical_id, res, declared) for logical_id, res in resources.items()}
+
+
+def provision_order(resources: dict[str, dict[str, Any]]) -> list[str]:
+    """A topological order of the resources (dependencies first), stable in template order."""
+    graph = dependency_graph(resources)
+    ordered: list[str] = []
+    state: dict[str, int] = {}  # 1 visiting, 2 done
+
+    def visit(node: str, chain: list[str]) -> None:
+        if state.get(node) == 2:
+            return
+        if state.get(node) == 1:
+            cycle = chain[chain.index(node) :] + [node]
+            raise TemplateError(f"circular dependency between resources: {' -> '.join(cycle)}")
+        state[node] = 1
+        for dep in sorted(graph[node], key=list(resources).index):
+            visit(dep, chain + [node])
+        state[node] = 2
+        ordered.append(node)
+
+    for logical_id in resources:
+        visit(logical_id, [])
+    return ordered
+
+
+def transitive_dependencies(graph: dict[str, set[str]], start: str) -> set[str]:
+    seen: set[str] = set()
+    stack = list(graph.get(start, ()))
+    while stack:
+        node = stack.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        stack.extend(graph.get(node, ()))
+    return seen
+
+
+def ref_target(value: Any) -> str | None:
+    """The logical id in ``{"Ref": X}`` or ``{"Fn::GetAtt": [X, ...]}``, else None."""
+    if isinstance(value, dict) and len(value) == 1:
+        if "Ref" in value and isinstance(value["Ref"], str):
+            return value["Ref"]
+        if "Fn::GetAtt" in value:
+            arg = value["Fn::GetAtt"]
+            if isinstance(arg, list) and arg and isinstance(arg[0], str):
+                return arg[0]
+            if isinstance(arg, str):
+                return arg.split(".", 1)[0]
+    return None
+
+
+def retry_attempts(resources: dict[str, dict[str, Any]]) -> dict[str, int]:
+    """Function logical id -> MaximumRetryAttempts from the template's EventInvokeConfigs."""
+    found: dict[str, int] = {}
+    for res in resources.values():
+        if res.get("Type") != EVENT_INVOKE_CONFIG:
+            continue
+        props = res.get("Properties") or {}
+        target = ref_target(props.get("FunctionName"))
+        attempts = props.get("MaximumRetryAttempts")
+        if target and attempts is not None:
+            try:
+                found[target] = int(attempts)
+            except (TypeError, ValueError):
+                continue
+    return found
