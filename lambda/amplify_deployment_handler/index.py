@@ -24,7 +24,7 @@ DEFAULT_FUNCTION_TIMEOUT = 900.0
 DEFAULT_WORKERS = 16
 
 _helper: Any = None
-_URL = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://\S+")
+_URL = re.compile(r"(?i)https?://\S+")
 
 
 def clean_reason(reason: str) -> str:

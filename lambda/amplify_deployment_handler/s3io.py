@@ -56,7 +56,8 @@ def _get_range(client: Any, bucket: str, key: str, start: int, end: int) -> Any:
 
 
 class RangedReader(io.RawIOBase):
-    """Read-only seekable view of an S3 object: each miss fetches max(n, read_ahead) bytes."""
+    """Read-only seekable view of an S3 object: each miss fetches max(n, read_ahead) bytes (ending at
+    the object's end when near it, so a zip's end records and central directory come in one GET)."""
 
     def __init__(self, client: Any, bucket: str, key: str, size: int, read_ahead: int = READ_AHEAD) -> None:
         super().__init__()
@@ -100,7 +101,7 @@ class RangedReader(io.RawIOBase):
         offset = self._pos - self._buf_start
         if not (0 <= offset and offset + size <= len(self._buf)):
             self._fill(size)
-            offset = 0
+            offset = self._pos - self._buf_start
         data = self._buf[offset : offset + size]
         self._pos += len(data)
         return data
@@ -111,8 +112,10 @@ class RangedReader(io.RawIOBase):
         return len(data)
 
     def _fill(self, size: int) -> None:
-        start = self._pos
-        end = min(self._size, start + max(size, self._read_ahead)) - 1
+        want = max(size, self._read_ahead)
+        # Near the end of the object (a zip's end records and central directory), read back as well.
+        start = max(0, min(self._pos, self._size - want))
+        end = min(self._size, start + want) - 1
         try:
             body = _get_range(self._client, self._bucket, self._key, start, end)
             data = body.read()

@@ -3,12 +3,13 @@ the Amplify emulator + moto S3 on 127.0.0.1) and a local HTTPS receiver for Clou
 
 from __future__ import annotations
 
+import logging
 import sys
 import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,15 @@ def receiver(cert_files: tuple[Path, Path]) -> Iterator[Receiver]:
     r.close()
 
 
+class _Capture(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
 @dataclass
 class Site:
     """One Amplify app + branch in the emulator, a bucket in moto, and ways to invoke the handler."""
@@ -44,6 +54,7 @@ class Site:
     app_id: str
     branch: str
     bucket: str
+    records: list[logging.LogRecord] = field(default_factory=list)
 
     @property
     def amplify(self) -> Any:
@@ -85,8 +96,24 @@ class Site:
         from amplify_deployment_handler import index
 
         event = cfn_event(request_type, props, self.receiver, physical_id, old_props)
-        index.handler(event, FakeContext(seconds))
+        capture = _Capture()
+        root = logging.getLogger()
+        level = root.level
+        root.addHandler(capture)
+        root.setLevel(logging.DEBUG)  # the handler must quiet crhelper's DEBUG logging itself
+        try:
+            index.handler(event, FakeContext(seconds))
+        finally:
+            root.removeHandler(capture)
+            root.setLevel(level)
+        self.records.extend(capture.records)
         return self.receiver.response(event["RequestId"])
+
+    @property
+    def log_text(self) -> str:
+        """Everything the handler logged during this test's invocations (messages and tracebacks)."""
+        fmt = logging.Formatter("%(levelname)s %(name)s %(message)s")
+        return "\n".join(fmt.format(r) for r in self.records)
 
     def fetch(self, path: str) -> tuple[int, bytes]:
         url = self.sb.emulator.site_url(self.app_id, self.branch) + path.lstrip("/")
