@@ -230,6 +230,7 @@ class AmplifyBackend:
         self.public_url = "http://127.0.0.1:0"
         self.lock = threading.RLock()
         self._trash: list[Path] = []
+        self._dirty = False
         self._zip_cache: dict[Path, tuple[zipfile.ZipFile, dict[str, zipfile.ZipInfo]]] = {}
         self._name_index: dict[tuple[str, str, int], dict[str, int]] = {}
         self._bandwidth_next = 0.0
@@ -251,15 +252,19 @@ class AmplifyBackend:
         return self.clock() + self.knobs.clock_offset
 
     @contextlib.contextmanager
-    def _op(self) -> Iterator[float]:
-        """Lock, advance jobs, yield now; afterwards save (if persisting) and delete dropped content."""
+    def _op(self, mutating: bool = True) -> Iterator[float]:
+        """Lock, advance jobs, yield now; afterwards save (if persisting) and delete dropped content.
+
+        A read-only operation saves only when advancing the jobs changed something.
+        """
         with self.lock:
             now = self.now()
             self._advance(now)
             try:
                 yield now
             finally:
-                self._save()
+                if mutating or self._dirty:
+                    self._save()
                 trash, self._trash = self._trash, []
         for path in trash:
             shutil.rmtree(path, ignore_errors=True)
@@ -268,6 +273,7 @@ class AmplifyBackend:
         return self.store_dir / "state.json"
 
     def _save(self) -> None:
+        self._dirty = False
         if not self.persist:
             return
         data = {"version": 1, "apps": {k: asdict(v) for k, v in self.apps.items()}}
@@ -365,7 +371,7 @@ class AmplifyBackend:
             return app
 
     def get_app(self, app_id: str) -> App:
-        with self._op():
+        with self._op(mutating=False):
             return self._app(app_id)
 
     def create_branch(self, app_id: str, body: dict[str, Any]) -> Branch:
@@ -402,7 +408,7 @@ class AmplifyBackend:
             return branch
 
     def get_branch(self, app_id: str, branch_name: str) -> Branch:
-        with self._op():
+        with self._op(mutating=False):
             return self._branch(app_id, branch_name)
 
     # ------------------------------------------------------------------ deployments
@@ -582,7 +588,7 @@ class AmplifyBackend:
             return job
 
     def get_job(self, app_id: str, branch_name: str, job_id: str) -> tuple[Job, float]:
-        with self._op() as now:
+        with self._op(mutating=False) as now:
             return self._job(self._branch(app_id, branch_name), job_id), now
 
     def list_jobs(
@@ -598,7 +604,7 @@ class AmplifyBackend:
                 start = int(json.loads(base64.urlsafe_b64decode(next_token.encode()))["next"])
             except (ValueError, KeyError, TypeError, binascii.Error) as exc:
                 raise BadRequestException("Invalid nextToken.") from exc
-        with self._op() as now:
+        with self._op(mutating=False) as now:
             branch = self._branch(app_id, branch_name)
             ids = sorted((i for i in branch.jobs if start is None or i <= start), reverse=True)
             page = [branch.jobs[i] for i in ids[:limit]]
@@ -638,6 +644,7 @@ class AmplifyBackend:
 
     def _finish(self, app: App, branch: Branch, job: Job) -> None:
         assert job.start_time is not None
+        self._dirty = True
         job.end_time = job.start_time + job.duration
         jdir = self.job_dir(app.app_id, branch.branch_name, job.job_id)
         if job.failure:
@@ -665,7 +672,7 @@ class AmplifyBackend:
         if len(parts) != 6 or parts[:2] != ["", "_upload"]:
             raise UploadError(404, "NoSuchKey", "The specified key does not exist.")
         _, _, app_id, bkey, job_id, slot = parts
-        with self._op() as now:
+        with self._op(mutating=False) as now:
             app = self.apps.get(app_id)
             branch = next((b for b in app.branches.values() if b.key == bkey), None) if app else None
             job = branch.jobs.get(int(job_id)) if branch and job_id.isdigit() else None
@@ -714,7 +721,7 @@ class AmplifyBackend:
                 )
             if target.slot == "zip":
                 _check_zip(tmp)
-            with self._op() as now:
+            with self._op(mutating=False) as now:
                 app = self.apps.get(target.app_id)
                 branch = app.branches.get(target.branch_name) if app else None
                 job = branch.jobs.get(target.job_id) if branch else None
@@ -792,7 +799,7 @@ class AmplifyBackend:
 
     def site_file(self, app_id: str, branch_name: str, rel: str) -> SiteFile | None:
         """The live file at ``rel`` (no leading '/'; '' or 'x/' mean index.html), or None."""
-        with self._op():
+        with self._op(mutating=False):
             app = self.apps.get(app_id)
             branch = app.branches.get(branch_name) if app else None
             if branch is None or branch.live_job_id is None:
@@ -831,7 +838,7 @@ class AmplifyBackend:
         return self.site_file(app_id, branch_name, rel.rstrip("/") + "/") is not None
 
     def job_log(self, app_id: str, bkey: str, job_id: str) -> str | None:
-        with self._op() as now:
+        with self._op(mutating=False) as now:
             app = self.apps.get(app_id)
             branch = next((b for b in app.branches.values() if b.key == bkey), None) if app else None
             job = branch.jobs.get(int(job_id)) if branch and job_id.isdigit() else None
