@@ -6,9 +6,9 @@ from pathlib import Path
 import aws_cdk as cdk
 from aws_cdk import aws_amplify as amplify
 from aws_cdk import aws_s3_deployment as s3deploy
+from constructs import Construct
 
 from amplify_deployment import AmplifyDeployment
-from constructs import Construct
 
 SITE_DIR = Path(__file__).resolve().parent / "site"
 
