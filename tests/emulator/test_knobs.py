@@ -147,8 +147,11 @@ def test_clock_offset_from_another_process_expires_urls(emu: Emu) -> None:
     assert status == 403 and b"expired" in body
 
 
-def test_admin_reset_and_unknown_paths(emu: Emu) -> None:
-    app_id, _ = emu.app_branch()
+def test_admin_reset_site_url_and_unknown_paths(emu: Emu) -> None:
+    app_id, branch = emu.app_branch()
+    status, data = admin(emu, f"/_sandbox/site-url?app={app_id}&branch={branch}")
+    assert status == 200 and data["url"] == emu.emulator.site_url(app_id, branch)
+    assert admin(emu, f"/_sandbox/site-url?app={app_id}&branch=nope")[0] == 400
     assert admin(emu, "/_sandbox/reset", {})[0] == 200
     with pytest.raises(emu.client.exceptions.NotFoundException):
         emu.client.get_app(appId=app_id)
