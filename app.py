@@ -14,7 +14,9 @@ SITE_DIR = Path(__file__).resolve().parent / "site"
 
 
 class ExampleSiteStack(cdk.Stack):
-    def __init__(self, scope: Construct, construct_id: str, **kwargs: object) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, site_dir: Path = SITE_DIR, **kwargs: object
+    ) -> None:
         super().__init__(scope, construct_id, **kwargs)
 
         # An Amplify app with no repository: it accepts manual deployments.
@@ -29,7 +31,7 @@ class ExampleSiteStack(cdk.Stack):
             app=app,
             branch=branch,
             sources=[
-                s3deploy.Source.asset(str(SITE_DIR)),
+                s3deploy.Source.asset(str(site_dir)),
                 # Written at deploy time from stack values: tokens resolve in the handler.
                 s3deploy.Source.json_data(
                     "config.json",
