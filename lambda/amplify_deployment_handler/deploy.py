@@ -7,9 +7,11 @@ it has been started, so the branch is not left blocked and the live site stays a
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import os
+import shutil
 import tempfile
 import threading
 import zipfile
@@ -69,7 +71,11 @@ def _guard(chunks: Iterable[bytes], deadline: Deadline, what: str) -> Iterator[b
 
 
 def _parallel(
-    items: Sequence[T], work: Callable[[T, threading.Event], None], workers: int, deadline: Deadline
+    items: Sequence[T],
+    work: Callable[[T, threading.Event], None],
+    workers: int,
+    deadline: Deadline,
+    stage: str,
 ) -> None:
     """Run work(item, abort) on a thread pool; the first error sets abort, cancels the rest and is
     raised."""
@@ -79,7 +85,7 @@ def _parallel(
         if abort.is_set():
             return
         if deadline.expired():
-            raise UploadError("uploads did not finish before the deadline")
+            raise UploadError(f"{stage} did not finish before the deadline")
         work(item, abort)
 
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(items)))) as pool:
@@ -101,7 +107,12 @@ def _file_chunks(path: str) -> Iterator[bytes]:
             yield chunk
 
 
-_RAW_COPY = all(hasattr(zipfile.ZipInfo, a) for a in ("FileHeader",))
+def _raw_copy_supported(out: zipfile.ZipFile) -> bool:
+    """Raw copies use zipfile internals that have been stable for years (FileHeader, filelist,
+    NameToInfo, start_dir); if a future Python drops one, entries are recompressed instead."""
+    return hasattr(zipfile.ZipInfo, "FileHeader") and all(
+        hasattr(out, a) for a in ("fp", "filelist", "NameToInfo", "start_dir", "_didModify")
+    )
 
 
 def _copy_raw(out: zipfile.ZipFile, path: str, info: zipfile.ZipInfo, chunks: Iterable[bytes]) -> None:
@@ -129,27 +140,43 @@ def build_merged_zip(
 ) -> tuple[str, int]:
     """Write the merged site to a spool zip in tmp_dir; (path, bytes of site content)."""
     fd, path = tempfile.mkstemp(prefix="amplify-site-", suffix=".zip", dir=tmp_dir)
-    content_bytes = 0
     try:
-        with os.fdopen(fd, "w+b") as f, zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as out:
-            for e in entries:
-                src = sources[e.source_index]
-                if not src.markers and _RAW_COPY:
-                    _copy_raw(
-                        out, e.path, e.info, raw_entry_chunks(s3, src.bucket, src.key, e.info, src.size)
-                    )
-                    content_bytes += e.size
-                    continue
-                zi = zipfile.ZipInfo(e.path, date_time=e.info.date_time)
-                zi.compress_type = zipfile.ZIP_DEFLATED
-                zi.external_attr = e.info.external_attr
-                with out.open(zi, "w", force_zip64=e.size > 1 << 30) as w:
-                    for chunk in _content(s3, src, e):
-                        w.write(chunk)
-                        content_bytes += len(chunk)
+        return _write_merged_zip(s3, sources, entries, fd, path)
+    except OSError as exc:
+        os.unlink(path)
+        if exc.errno == errno.ENOSPC:
+            raise planning.PlanError(_NO_SPACE) from exc
+        raise
     except BaseException:
         os.unlink(path)
         raise
+
+
+_NO_SPACE = (
+    "the merged site zip does not fit in /tmp: raise the function's ephemeral storage "
+    "(ephemeral_storage_size) or use UploadMode FILES"
+)
+
+
+def _write_merged_zip(
+    s3: Any, sources: Sequence[_Source], entries: Sequence[planning.Entry], fd: int, path: str
+) -> tuple[str, int]:
+    content_bytes = 0
+    with os.fdopen(fd, "w+b") as f, zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as out:
+        raw_ok = _raw_copy_supported(out)
+        for e in entries:
+            src = sources[e.source_index]
+            if not src.markers and raw_ok:
+                _copy_raw(out, e.path, e.info, raw_entry_chunks(s3, src.bucket, src.key, e.info, src.size))
+                content_bytes += e.size
+                continue
+            zi = zipfile.ZipInfo(e.path, date_time=e.info.date_time)
+            zi.compress_type = zipfile.ZIP_DEFLATED
+            zi.external_attr = e.info.external_attr
+            with out.open(zi, "w", force_zip64=e.size > 1 << 30) as w:
+                for chunk in _content(s3, src, e):
+                    w.write(chunk)
+                    content_bytes += len(chunk)
     return path, content_bytes
 
 
@@ -168,7 +195,7 @@ def _md5_all(
             n += len(chunk)
         out[e.path] = (h.hexdigest(), n)
 
-    _parallel(entries, one, workers, deadline)
+    _parallel(entries, one, workers, deadline, "reading the sources (md5)")
     return out
 
 
@@ -229,7 +256,10 @@ def _deploy(
             zip_size = sources[0].size
             planning.check_zip_size(zip_size, "the source zip")
         else:
-            planning.check_zip_size(planning.estimated_zip_size(plan, props), "the merged site zip")
+            estimate = planning.estimated_zip_size(plan, props)
+            planning.check_zip_size(estimate, "the merged site zip")
+            if shutil.disk_usage(settings.tmp_dir or tempfile.gettempdir()).free < estimate:
+                raise planning.PlanError(_NO_SPACE)
             spool, byte_count = build_merged_zip(s3, sources, plan.entries, settings.tmp_dir)
             zip_size = os.path.getsize(spool)
             planning.check_zip_size(zip_size, "the merged site zip")
@@ -286,7 +316,7 @@ def _upload(
                 abort,
             )
 
-        _parallel(plan.entries, one, settings.workers, deadline)
+        _parallel(plan.entries, one, settings.workers, deadline, "uploads")
         logger.info("uploads: %d files, %d bytes", len(plan.entries), sum(sizes.values()))
         return
     url = created.get("zipUploadUrl")

@@ -7,8 +7,10 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
+import urllib.request
 
 import pytest
+from handler_support import make_zip
 
 from amplify_deployment_handler import index
 from amplify_deployment_handler.upload import UploadPolicy
@@ -21,6 +23,12 @@ def fast_retries(monkeypatch):
     """Upload retries with short pauses (the policy's shape is unchanged; only the waits shrink)."""
     real = index.settings_from_env
     monkeypatch.setattr(index, "settings_from_env", lambda: dataclasses.replace(real(), upload=FAST_UPLOADS))
+
+
+def upload_zip(url, files):
+    req = urllib.request.Request(url, data=make_zip(files), method="PUT")
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        resp.read()
 
 
 def assert_no_secrets(site, *responses):
@@ -231,6 +239,24 @@ def test_throttled_create_deployment_is_retried(site, sandbox):
     resp = site.invoke("Create", site.props(site.source(key)))
     assert resp["Status"] == "SUCCESS", resp["Reason"]
     assert sandbox.emulator.counters["injected"]["throttled"] == 2
+
+
+def test_start_deployment_waits_for_a_concurrency_slot(site, sandbox):
+    # the account's only job slot is taken by another branch; StartDeployment answers LimitExceeded
+    other = "other"
+    site.amplify.create_branch(appId=site.app_id, branchName=other)
+    created = site.amplify.create_deployment(appId=site.app_id, branchName=other)
+    upload_zip(created["zipUploadUrl"], {"index.html": "other"})
+    sandbox.emulator.knobs.job_duration = 1.5
+    site.amplify.start_deployment(appId=site.app_id, branchName=other, jobId=created["jobId"])
+    sandbox.emulator.knobs.job_duration = 0.2
+    sandbox.emulator.knobs.max_concurrent_jobs = 1
+    key = site.put_zip({"index.html": "mine"})
+    resp = site.invoke("Create", site.props(site.source(key)))
+    assert resp["Status"] == "SUCCESS", resp["Reason"]
+    assert site.fetch("/") == (200, b"mine")
+    # the other branch's start, our refused start(s), our accepted start
+    assert sandbox.emulator.counters["requests"]["StartDeployment"] >= 3
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,92 @@
+"""The handler as Lambda runs it: from an asset folder holding only `amplify_deployment_handler/` and
+`crhelper/`, in an isolated interpreter (-I -S) that can import only the stdlib and what the Lambda
+Python runtime ships (boto3 and its dependencies), invoked with `amplify_deployment_handler.index.handler`."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from handler_support import cfn_event
+
+REPO = Path(__file__).resolve().parents[2]
+RUNTIME = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
+
+SCRIPT = r"""
+import json, sys, time
+asset, deps = sys.argv[1], sys.argv[2]
+sys.path[:] = [asset, deps] + [p for p in sys.path if p]
+t0 = time.monotonic()
+import amplify_deployment_handler.index as index
+report = {"crhelper_at_import": "crhelper" in sys.modules, "helper_at_import": index._helper is not None}
+
+class Context:
+    function_name = "fn"
+    aws_request_id = "req"
+    def __init__(self):
+        self.end = time.time() + 60
+    def get_remaining_time_in_millis(self):
+        return int((self.end - time.time()) * 1000)
+
+index.handler(json.loads(sys.stdin.read()), Context())
+banned = ("amplify_sandbox", "amplify_deployment.", "moto", "cryptography", "pytest", "requests")
+report["foreign"] = sorted(m for m in sys.modules if m.startswith(banned) or m == "amplify_deployment")
+print("REPORT " + json.dumps(report))
+"""
+
+
+def _runtime_dir(base: Path) -> Path:
+    deps = base / "runtime"
+    deps.mkdir()
+    for name in RUNTIME:
+        origin = Path(importlib.util.find_spec(name).origin)  # type: ignore[union-attr, arg-type]
+        source = origin.parent if origin.name == "__init__.py" else origin
+        (deps / source.name).symlink_to(source, target_is_directory=source.is_dir())
+    return deps
+
+
+def _asset_dir(base: Path) -> Path:
+    asset = base / "asset"
+    asset.mkdir()
+    shutil.copytree(REPO / "lambda" / "amplify_deployment_handler", asset / "amplify_deployment_handler")
+    crhelper = Path(importlib.util.find_spec("crhelper").origin).parent  # type: ignore[union-attr, arg-type]
+    shutil.copytree(crhelper, asset / "crhelper")
+    return asset
+
+
+@pytest.mark.parametrize("mode", ["ZIP", "FILES"])
+def test_handler_runs_from_the_asset_in_an_isolated_interpreter(site, sandbox, cert_files, tmp_path, mode):
+    k1 = site.put_zip({"index.html": "one", "a.txt": "a"})
+    k2 = site.put_zip({"index.html": "<<marker:0xbaba:0>>"})
+    props = site.props(site.source(k1), site.source(k2, {"<<marker:0xbaba:0>>": "two"}), mode=mode)
+    event = cfn_event("Create", props, site.receiver)
+    env = {
+        **sandbox.env(),
+        "PATH": "/usr/bin:/bin",
+        "SSL_CERT_FILE": str(cert_files[0]),
+        "AMPLIFY_DEPLOYMENT_FUNCTION_TIMEOUT": "60",
+    }
+    proc = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", SCRIPT, str(_asset_dir(tmp_path)), str(_runtime_dir(tmp_path))],
+        input=json.dumps(event),
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=90,
+        cwd=tmp_path,
+    )
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output
+    report = json.loads(next(line for line in proc.stdout.splitlines() if line.startswith("REPORT "))[7:])
+    assert report == {"crhelper_at_import": False, "helper_at_import": False, "foreign": []}
+    resp = site.receiver.response(event["RequestId"])
+    assert resp["Status"] == "SUCCESS", resp["Reason"]
+    assert site.fetch("/") == (200, b"two") and site.fetch("/a.txt") == (200, b"a")
+    # the handler logged its stages to stderr (no Lambda log handler here), and no URL
+    assert "result: SUCCESS job 1, 2 files" in output
+    assert "X-Amz-" not in output and "/_upload/" not in output and "/cfn/" not in output
