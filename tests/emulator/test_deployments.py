@@ -295,3 +295,33 @@ def test_start_deployment_from_a_source_url(sandbox) -> None:  # type: ignore[no
     job = amplify.get_job(appId=app_id, branchName="main", jobId=summary["jobSummary"]["jobId"])["job"]
     assert job["summary"]["status"] == "FAILED" and "HTTP 404" in job["steps"][0]["statusReason"]
     assert get(sandbox.emulator.site_url(app_id, "main"))[2] == b"from s3"
+
+
+def test_content_md5_header_is_checked_like_s3(emu: Emu) -> None:
+    import base64
+    import hashlib
+    import http.client
+
+    app_id, branch = emu.app_branch()
+    dep = emu.client.create_deployment(appId=app_id, branchName=branch)
+    body = make_zip({"index.html": "x"})
+    parts = urlsplit(dep["zipUploadUrl"])
+    for digest_of, expected in ((b"other", 400), (body, 200)):
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+        content_md5 = base64.b64encode(hashlib.md5(digest_of).digest()).decode()
+        conn.request("PUT", f"{parts.path}?{parts.query}", body=body, headers={"Content-MD5": content_md5})
+        resp = conn.getresponse()
+        answer = resp.read()
+        assert resp.status == expected, answer
+        if expected == 400:
+            assert b"BadDigest" in answer
+
+
+def test_an_emulator_bug_is_answered_as_internal_failure(emu: Emu, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(app_id: str) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(emu.emulator.backend, "get_app", broken)
+    with pytest.raises(emu.client.exceptions.InternalFailureException, match="RuntimeError: boom") as info:
+        emu.client.get_app(appId="dabc")
+    assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500

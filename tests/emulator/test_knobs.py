@@ -149,10 +149,14 @@ def test_clock_offset_from_another_process_expires_urls(emu: Emu) -> None:
 
 def test_admin_reset_site_url_and_unknown_paths(emu: Emu) -> None:
     app_id, branch = emu.app_branch()
+    knobs = emu.emulator.knobs
+    knobs.job_duration = 9
     status, data = admin(emu, f"/_sandbox/site-url?app={app_id}&branch={branch}")
     assert status == 200 and data["url"] == emu.emulator.site_url(app_id, branch)
     assert admin(emu, f"/_sandbox/site-url?app={app_id}&branch=nope")[0] == 400
     assert admin(emu, "/_sandbox/reset", {})[0] == 200
+    assert knobs is emu.emulator.knobs and knobs.job_duration == 0.2  # reset in place, to the defaults
+    assert emu.emulator.counters["requests_total"] == 0
     with pytest.raises(emu.client.exceptions.NotFoundException):
         emu.client.get_app(appId=app_id)
     assert admin(emu, "/_sandbox/nothing")[0] == 404

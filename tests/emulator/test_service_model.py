@@ -13,7 +13,7 @@ from botocore.model import ServiceModel, Shape
 from amplify_sandbox.emulator import exceptions
 from amplify_sandbox.emulator.responses import MODELED_ERRORS, ROUTES
 
-from ._helpers import Emu, put
+from ._helpers import Emu, make_zip, put
 
 MODEL = ServiceModel(botocore.loaders.Loader().load_service_model("amplify", "service-2"), "amplify")
 
@@ -70,8 +70,6 @@ def test_every_response_parses_with_its_required_members(emu: Emu) -> None:
     record("CreateBranch", c.create_branch(appId=app["appId"], branchName="a/b"))
     record("GetBranch", c.get_branch(appId=app["appId"], branchName="a/b"))
     dep = record("CreateDeployment", c.create_deployment(appId=app["appId"], branchName="a/b"))
-    from ._helpers import make_zip
-
     assert put(dep["zipUploadUrl"], make_zip({"index.html": "x"}))[0] == 200
     record("StartDeployment", c.start_deployment(appId=app["appId"], branchName="a/b", jobId=dep["jobId"]))
     record("GetJob", c.get_job(appId=app["appId"], branchName="a/b", jobId=dep["jobId"]))

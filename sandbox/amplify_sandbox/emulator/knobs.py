@@ -93,6 +93,10 @@ class Counters:
         data["requests_total"] = sum(self.requests.values())
         return data
 
+    def clear(self) -> None:
+        for f in dataclasses.fields(self):
+            setattr(self, f.name, f.default_factory() if callable(f.default_factory) else f.default)
+
     def count(self, operation: str) -> None:
         self.requests[operation] = self.requests.get(operation, 0) + 1
 

@@ -304,8 +304,9 @@ class AmplifyBackend:
             self._zip_cache.clear()
             self._name_index.clear()
             self.apps.clear()
-            self.knobs = Knobs()
-            self.counters = Counters()
+            # in place: references to emulator.knobs / backend.counters stay valid
+            self.knobs.update(Knobs().to_dict())
+            self.counters.clear()
             self._bandwidth_next = 0.0
             shutil.rmtree(self.content_dir, ignore_errors=True)
             self.content_dir.mkdir(parents=True, exist_ok=True)

@@ -8,10 +8,13 @@ Request lines are never logged: upload URLs carry credentials.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
+import logging
 import shutil
 import socket
+import sys
 import tempfile
 import threading
 import time
@@ -21,9 +24,11 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from . import responses
-from .exceptions import UploadError
+from .exceptions import InternalFailureException, UploadError
 from .knobs import Knobs
 from .models import AmplifyBackend, Clock
+
+log = logging.getLogger("amplify_sandbox.emulator")
 
 CHUNK = 1 << 20
 #: an early error answer drains a body up to this size to keep the connection; bigger ones are closed
@@ -39,6 +44,13 @@ class _Server(ThreadingHTTPServer):
     def __init__(self, port: int, handler: type[BaseHTTPRequestHandler], emulator: AmplifyEmulator) -> None:
         self.emulator = emulator
         super().__init__(("127.0.0.1", port), handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Clients that go away (timeouts, dropped uploads) are normal here; log anything else, briefly."""
+        exc = sys.exc_info()[1]
+        if isinstance(exc, ConnectionError | TimeoutError):
+            return
+        log.error("the Amplify emulator failed on a request: %r", exc)
 
 
 class _QuietHandler(BaseHTTPRequestHandler):
@@ -109,7 +121,13 @@ class _ApiHandler(_QuietHandler):
             resp = responses.error_response(fault[1])
         else:
             headers = {k.lower(): v for k, v in self.headers.items()}
-            resp = responses.handle(backend, operation, params, parts.query, headers, raw)
+            try:
+                resp = responses.handle(backend, operation, params, parts.query, headers, raw)
+            except Exception as exc:  # a bug of the emulator: answer like the service would, and say so
+                log.exception("the Amplify emulator failed on %s", operation)
+                resp = responses.error_response(
+                    InternalFailureException(f"Emulator error in {operation}: {type(exc).__name__}: {exc}")
+                )
         self._send(resp.status, resp.body, resp.headers)
 
     do_GET = do_POST = do_DELETE = do_PUT = _dispatch  # noqa: N815
@@ -231,6 +249,16 @@ class _ApiHandler(_QuietHandler):
             self.close_connection = True
             return
         digest = md5.hexdigest()
+        content_md5 = self.headers.get("Content-MD5")
+        if content_md5 is not None and content_md5 != base64.b64encode(md5.digest()).decode():
+            tmp.unlink(missing_ok=True)
+            self._s3_error(
+                UploadError(
+                    400, "BadDigest", "The Content-MD5 you specified did not match what we received."
+                ),
+                0,
+            )
+            return
         if fault and fault[0] == "fail":
             tmp.unlink(missing_ok=True)
             self._s3_error(
@@ -256,7 +284,16 @@ class _SiteHandler(_QuietHandler):
         app_id, branch_name = self.server.site  # type: ignore[attr-defined]
         self._read_body()
         rel = unquote(urlsplit(self.path).path).lstrip("/")
-        found = emu.backend.site_file(app_id, branch_name, rel)
+        found, src = None, None
+        for _ in range(3):  # a deploy may replace the content between lookup and open: look again
+            found = emu.backend.site_file(app_id, branch_name, rel)
+            if found is None:
+                break
+            try:
+                src = found.opener()
+                break
+            except (OSError, ValueError):
+                found = None
         if (
             found is None
             and rel
@@ -265,7 +302,7 @@ class _SiteHandler(_QuietHandler):
         ):
             self._send(301, b"", {"Location": "/" + rel + "/"}, head)
             return
-        if found is None:
+        if found is None or src is None:
             self._send(
                 404,
                 b"<html><body><h1>404 Not Found</h1></body></html>\n",
@@ -273,15 +310,14 @@ class _SiteHandler(_QuietHandler):
                 head,
             )
             return
-        self.send_response(200)
-        self.send_header("Content-Type", found.content_type)
-        self.send_header("Content-Length", str(found.size))
-        self.send_header("Cache-Control", "no-cache")
-        self.end_headers()
-        if head:
-            return
-        with found.opener() as src:
-            shutil.copyfileobj(src, self.wfile, CHUNK)
+        with src:
+            self.send_response(200)
+            self.send_header("Content-Type", found.content_type)
+            self.send_header("Content-Length", str(found.size))
+            self.send_header("Cache-Control", "no-cache")
+            self.end_headers()
+            if not head:
+                shutil.copyfileobj(src, self.wfile, CHUNK)
 
     def do_GET(self) -> None:  # noqa: N802
         self._serve(head=False)
