@@ -294,6 +294,9 @@ def _handle(
         )
     app_id, branch_name = p["appId"], p["branchName"]
     if op == "StartDeployment":
+        for name in ("jobId", "sourceUrl", "sourceUrlType"):
+            if body.get(name) is not None and not isinstance(body[name], str):
+                raise BadRequestException(f"{name} must be a string.")
         job = backend.start_deployment(
             app_id, branch_name, body.get("jobId"), body.get("sourceUrl"), body.get("sourceUrlType")
         )
