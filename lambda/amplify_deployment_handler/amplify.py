@@ -24,6 +24,15 @@ RETRYABLE_CODES = frozenset(
 class AmplifyError(Exception):
     """A deployment step failed; the message is a short reason for CloudFormation."""
 
+    def __init__(self, reason: str, code: str = "", detail: str = "") -> None:
+        super().__init__(reason)
+        self.code = code
+        self.detail = detail
+
+
+class BranchBusy(AmplifyError):
+    """CreateDeployment refused: another job appeared on the branch after we found it free."""
+
 
 def error_code(exc: BaseException) -> str:
     if isinstance(exc, ClientError):
@@ -72,9 +81,11 @@ class Amplify:
             except ClientError as exc:
                 code = error_code(exc)
                 if code not in RETRYABLE_CODES:
-                    raise AmplifyError(
-                        f"{what} failed on {self.app_id}/{self.branch}: {_short(exc)}"
-                    ) from exc
+                    message = str(exc.response.get("Error", {}).get("Message", ""))
+                    reason = f"{what} failed on {self.app_id}/{self.branch}: {_short(exc)}"
+                    if what == "CreateDeployment" and "not finished" in message:
+                        raise BranchBusy(reason, code, message) from exc
+                    raise AmplifyError(reason, code, message) from exc
                 pause = backoff(attempt, 1.0, 15.0)
                 if self.deadline.remaining() < pause + 1:
                     raise AmplifyError(

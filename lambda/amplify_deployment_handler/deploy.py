@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from . import plan as planning
-from .amplify import Amplify, AmplifyError
+from .amplify import Amplify, AmplifyError, BranchBusy
 from .deadline import Deadline
 from .markers import substitute
 from .props import FILES, DeploymentProps
@@ -267,8 +267,7 @@ def _deploy(
 
         kwargs = {"sleep": sleep} if sleep is not None else {}
         amp = Amplify(amplify_client, props.app_id, props.branch_name, deadline, **kwargs)
-        amp.wait_until_free(settings.abandoned_after_s)
-        created = amp.create(file_map)
+        created = _create_when_free(amp, file_map, settings.abandoned_after_s)
         job_id = str(created.get("jobId"))
         logger.info("job %s: created", job_id)
         try:
@@ -285,6 +284,19 @@ def _deploy(
     finally:
         if spool is not None:
             os.unlink(spool)
+
+
+def _create_when_free(amp: Amplify, file_map: dict[str, str] | None, abandoned_after_s: float) -> Any:
+    """Wait for a free branch, then CreateDeployment; if another job took the branch in between (a
+    concurrent deployment), wait again."""
+    while True:
+        amp.wait_until_free(abandoned_after_s)
+        try:
+            return amp.create(file_map)
+        except BranchBusy:
+            if amp.deadline.remaining() < 2:
+                raise
+            logger.info("wait: another job took the branch before CreateDeployment, waiting again")
 
 
 def _upload(

@@ -159,13 +159,13 @@ def _stored_chunks(
     start = info.header_offset
     guess = _LOCAL_HEADER.size + len(info.orig_filename.encode("utf-8")) * 2 + len(info.extra) + _HEADER_SLACK
     end = min(object_size, start + guess + info.compress_size) - 1
+    body: Any = None
     try:
         body = _get_range(client, bucket, key, start, end)
         head = body.read(min(guess, end - start + 1))
         data_start = _local_header_len(head, label, info.filename)
         if data_start > len(head) or data_start + info.compress_size > end - start + 1:
             body.close()
-            head = b""
             first = start + data_start
             body = _get_range(client, bucket, key, first, first + info.compress_size - 1)
             pending = b""
@@ -181,9 +181,11 @@ def _stored_chunks(
             left -= len(chunk)
             yield chunk
         body.read()  # drain the few slack bytes so the connection can be reused
-        body.close()
     except (ClientError, BotoCoreError) as exc:
         raise SourceError(f"cannot read {info.filename!r:.60} from {label}: {describe_error(exc)}") from exc
+    finally:
+        if body is not None:
+            body.close()
 
 
 def raw_entry_chunks(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 import time
 import urllib.request
 
@@ -191,6 +192,56 @@ def test_a_busy_branch_is_waited_for(site, sandbox):
     assert site.job("1")["summary"]["status"] == "SUCCEED"
     assert "branch busy with job 1" in site.log_text
     assert site.fetch("/") == (200, b"mine")
+
+
+def test_a_job_that_takes_the_branch_before_create_is_waited_for(site, sandbox, monkeypatch):
+    # another deployment wins the race between our ListJobs and our CreateDeployment
+    from amplify_deployment_handler.amplify import Amplify
+
+    real_wait = Amplify.wait_until_free
+    calls = []
+
+    def wait_then_race(self, abandoned_after_s):
+        real_wait(self, abandoned_after_s)
+        calls.append(1)
+        if len(calls) == 1:
+            created = site.amplify.create_deployment(appId=site.app_id, branchName=site.branch)
+            upload_zip(created["zipUploadUrl"], {"index.html": "racer"})
+            sandbox.emulator.knobs.job_duration = 0.5
+            site.amplify.start_deployment(appId=site.app_id, branchName=site.branch, jobId=created["jobId"])
+
+    monkeypatch.setattr(Amplify, "wait_until_free", wait_then_race)
+    key = site.put_zip({"index.html": "mine"})
+    resp = site.invoke("Create", site.props(site.source(key)))
+    assert resp["Status"] == "SUCCESS", resp["Reason"]
+    assert len(calls) == 2 and resp["Data"]["JobId"] == "2"
+    assert "another job took the branch" in site.log_text
+    assert site.fetch("/") == (200, b"mine")
+
+
+def test_a_job_cancelled_by_someone_else_fails_with_its_reason(site, sandbox):
+    sandbox.emulator.knobs.job_duration = 30
+    key = site.put_zip({"index.html": "x"})
+
+    def stop_when_running():
+        for _ in range(100):
+            jobs = site.amplify.list_jobs(appId=site.app_id, branchName=site.branch)["jobSummaries"]
+            if (
+                jobs
+                and jobs[0]["status"] in ("PENDING", "RUNNING")
+                and jobs[0]["startTime"] != jobs[0]["commitTime"]
+            ):
+                site.amplify.stop_job(appId=site.app_id, branchName=site.branch, jobId=jobs[0]["jobId"])
+                return
+            time.sleep(0.05)
+
+    stopper = threading.Thread(target=stop_when_running)
+    stopper.start()
+    resp = site.invoke("Create", site.props(site.source(key)))
+    stopper.join()
+    assert resp["Status"] == "FAILED"
+    assert resp["Reason"].startswith("Amplify job 1 CANCELLED at step ")
+    assert "cancelled by StopJob" in resp["Reason"]
 
 
 def test_an_abandoned_pending_job_is_stopped(site, handler_env):
