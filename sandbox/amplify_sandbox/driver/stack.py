@@ -1124,9 +1124,11 @@ class _StackRun:
         functions.resources.update({f"new:{k}": v for k, v in self.new.resources.items()})
         if creating or failure.logical_id not in (self.old.resources if self.old else {}):
             res = self.template_resources.get(failure.logical_id) or {}
-            if is_custom_resource(res.get("Type", "")) and not any(
-                a == "failed-update" and lid == failure.logical_id for a, lid, _, _ in self.journal
-            ):
+            invoked = any(
+                r.logical_id == failure.logical_id and r.request_type == "Create" and not r.rollback
+                for r in self.result.requests
+            )
+            if is_custom_resource(res.get("Type", "")) and invoked:
                 # CloudFormation sends Delete to a custom resource whose Create failed
                 props = stringify_scalars(self._safe_props(failure.logical_id, res))
                 state = ResourceState(

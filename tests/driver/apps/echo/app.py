@@ -39,7 +39,11 @@ fn = lambda_.Function(
     code=lambda_.Code.from_asset(str(code_dir)),
     timeout=cdk.Duration.seconds(settings["timeout"]),
     memory_size=settings["memory"],
-    environment={"ECHO_VAR": "from-the-template", "ECHO_APP": amp.attr_app_id},
+    environment={
+        "ECHO_VAR": "from-the-template",
+        "ECHO_APP": amp.attr_app_id,
+        "ECHO_LOG_LEVEL": settings.get("log_level", "INFO"),
+    },
 )
 fn.configure_async_invoke(retry_attempts=settings["retries"])
 echo = cdk.CustomResource(

@@ -6,7 +6,7 @@ import time
 
 from crhelper import CfnResource
 
-helper = CfnResource(log_level="INFO", sleep_on_delete=0)
+helper = CfnResource(log_level=os.environ.get("ECHO_LOG_LEVEL", "INFO"), sleep_on_delete=0)
 
 
 def _answer(event, context):
@@ -65,11 +65,13 @@ def delete(event, context):
 
 def handler(event, context):
     props = event["ResourceProperties"]
-    if props.get("RawSleep"):  # no crhelper: sleeps past the timeout without answering
+    if (
+        props.get("RawSleep") and event["RequestType"] != "Delete"
+    ):  # no crhelper: sleeps past the timeout without answering
         print("echo: sleeping without answering")
         time.sleep(float(props["RawSleep"]))
         return
-    if props.get("Allocate"):  # grows past MemorySize
+    if props.get("Allocate") and event["RequestType"] != "Delete":  # grows past MemorySize
         hog = bytearray(int(props["Allocate"]) * 1024 * 1024)
         for i in range(0, len(hog), 4096):
             hog[i] = 1

@@ -1,0 +1,198 @@
+"""The driver on hand-written cloud assemblies (cdk.json's "app" naming an assembly folder, as the CDK
+CLI allows): inline Lambda code, resource types it does not support, intrinsics it does not resolve,
+and the command line."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from amplify_sandbox.driver import LocalStack
+
+RESPONDER = textwrap.dedent(
+    """
+    import http.client, json, ssl, urllib.parse
+
+    def handler(event, context):
+        body = json.dumps({"Status": "SUCCESS", "PhysicalResourceId": "inline-1", "StackId": event["StackId"],
+                           "RequestId": event["RequestId"], "LogicalResourceId": event["LogicalResourceId"],
+                           "Data": {"Got": event["ResourceProperties"].get("Value", "")}})
+        print("inline: " + event["RequestType"])
+        url = urllib.parse.urlsplit(event["ResponseURL"])
+        conn = http.client.HTTPSConnection(url.netloc, context=ssl.create_default_context())
+        conn.request("PUT", url.path + "?" + url.query, body=body, headers={"content-type": ""})
+        conn.getresponse().read()
+    """
+)
+
+
+def _template(extra_resources=None, value=None, runtime="python3.12"):
+    resources = {
+        "App": {"Type": "AWS::Amplify::App", "Properties": {"Name": "prebuilt"}},
+        "Branch": {
+            "Type": "AWS::Amplify::Branch",
+            "Properties": {"AppId": {"Fn::GetAtt": ["App", "AppId"]}, "BranchName": "feature/x"},
+        },
+        "Role": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {}}},
+        "Fn": {
+            "Type": "AWS::Lambda::Function",
+            "Properties": {
+                "Code": {"ZipFile": RESPONDER},
+                "Handler": "index.handler",
+                "Runtime": runtime,
+                "Role": {"Fn::GetAtt": ["Role", "Arn"]},
+            },
+        },
+        "CR": {
+            "Type": "Custom::Inline",
+            "Properties": {
+                "ServiceToken": {"Fn::GetAtt": ["Fn", "Arn"]},
+                "Value": value
+                if value is not None
+                else {"Fn::Join": [":", [{"Fn::GetAtt": ["App", "AppId"]}, {"Ref": "AWS::StackName"}]]},
+            },
+        },
+    }
+    resources.update(extra_resources or {})
+    return {"Resources": resources, "Outputs": {"Got": {"Value": {"Fn::GetAtt": ["CR", "Got"]}}}}
+
+
+def _app(tmp_path, template):
+    app = tmp_path / "app"
+    assembly = app / "assembly"
+    assembly.mkdir(parents=True)
+    (app / "cdk.json").write_text(json.dumps({"app": "assembly"}))
+    (assembly / "Pre.template.json").write_text(json.dumps(template))
+    (assembly / "manifest.json").write_text(
+        json.dumps(
+            {
+                "version": "36.0.0",
+                "artifacts": {
+                    "Pre": {
+                        "type": "aws:cloudformation:stack",
+                        "properties": {"templateFile": "Pre.template.json"},
+                    }
+                },
+            }
+        )
+    )
+    return app
+
+
+def _deploy(app, sandbox, lines=None):
+    return LocalStack(app, sandbox, log=(lines.append if lines is not None else lambda _l: None)).deploy()
+
+
+def test_inline_code_without_crhelper_and_a_branch_name_with_a_slash(tmp_path, sandbox):
+    app = _app(tmp_path, _template())
+    result = _deploy(app, sandbox)
+    assert result.ok, result.stacks[0].reason
+    app_id = result.branches[0][0]
+    assert sandbox.client("amplify").get_app(appId=app_id)["app"]["name"] == "prebuilt"
+    assert result.outputs["Got"] == f"{app_id}:Pre"
+    assert result.branches == [(app_id, "feature/x")]
+
+
+def test_an_unsupported_type_a_custom_resource_depends_on_is_a_clear_error(tmp_path, sandbox):
+    template = _template({"Bucket": {"Type": "AWS::S3::Bucket"}}, value={"Ref": "Bucket"})
+    result = _deploy(_app(tmp_path, template), sandbox)
+    assert not result.ok and result.requests == []
+    assert (
+        "CR (Custom::Inline) depends on Bucket (AWS::S3::Bucket): a resource type the local driver does "
+        "not support" in result.stacks[0].reason
+    )
+
+
+def test_an_unsupported_type_nothing_depends_on_is_skipped(tmp_path, sandbox):
+    lines: list[str] = []
+    result = _deploy(_app(tmp_path, _template({"Topic": {"Type": "AWS::SNS::Topic"}})), sandbox, lines)
+    assert result.ok
+    assert any("Topic (AWS::SNS::Topic) SKIPPED: not supported by the local driver" in line for line in lines)
+
+
+def test_an_unsupported_intrinsic_fails_the_resource_naming_the_place(tmp_path, sandbox):
+    template = _template(value={"Fn::If": ["IsProd", "a", "b"]})
+    result = _deploy(_app(tmp_path, template), sandbox)
+    stack = result.stacks[0]
+    assert not result.ok and stack.status == "ROLLBACK_COMPLETE"
+    assert "Fn::If is not supported by the local driver" in stack.reason
+    assert "(at Resources.CR.Properties.Value.Fn::If)" in stack.reason
+    assert result.requests == []  # never invoked, so no Delete either
+
+
+def test_a_non_python_function_behind_a_custom_resource_is_refused(tmp_path, sandbox):
+    result = _deploy(_app(tmp_path, _template(runtime="nodejs20.x")), sandbox)
+    assert not result.ok
+    assert (
+        "its function Fn has runtime 'nodejs20.x'; the local driver runs Python functions only"
+        in result.stacks[0].reason
+    )
+
+
+def _cli(*args, **kwargs):
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    return subprocess.run(
+        [sys.executable, "-m", "amplify_sandbox", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        **kwargs,
+    )
+
+
+def test_cli_deploy_once_then_destroy(tmp_path):
+    app = _app(tmp_path, _template())
+    deployed = _cli("deploy", "--once", str(app))
+    assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+    assert "Pre: CREATE_COMPLETE" in deployed.stdout
+    site_lines = [line for line in deployed.stdout.splitlines() if line.startswith("Site: ")]
+    assert len(site_lines) == 1 and site_lines[0].startswith("Site: http://127.0.0.1:")
+    assert "  Pre.Got = d" in deployed.stdout
+
+    again = _cli("deploy", "--once", str(app))  # a second process: state and emulator state survive
+    assert again.returncode == 0 and "Pre: no changes" in again.stdout
+
+    destroyed = _cli("destroy", str(app))
+    assert destroyed.returncode == 0, destroyed.stdout + destroyed.stderr
+    assert "CR (Custom::Inline) Delete" in destroyed.stdout and "Pre: DELETE_COMPLETE" in destroyed.stdout
+
+
+def test_cli_deploy_failure_exits_non_zero(tmp_path):
+    app = _app(tmp_path, _template(value={"Fn::If": ["C", "a", "b"]}))
+    result = _cli("deploy", "--once", str(app))
+    assert result.returncode == 1
+    assert "Deploy failed: CR: Fn::If is not supported" in result.stderr
+
+
+def test_cli_deploy_serves_until_sigterm(tmp_path):
+    app = _app(tmp_path, _template())
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "amplify_sandbox", "deploy", str(app)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=dict(os.environ, PYTHONUNBUFFERED="1"),
+    )
+    try:
+        seen = []
+        for line in proc.stdout:
+            seen.append(line)
+            if line.startswith("Serving"):
+                break
+        assert any(line.startswith("Site: http://127.0.0.1:") for line in seen), "".join(seen)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+@pytest.mark.parametrize("missing", ["cdk.json"])
+def test_cli_needs_a_cdk_app_folder(tmp_path, missing):
+    result = _cli("deploy", "--once", str(tmp_path))
+    assert result.returncode == 2 and f"has no {missing}" in result.stderr
