@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import random
 import threading
 import time
 import urllib.request
@@ -56,6 +57,27 @@ def test_create_deploys_the_site(site, mode):
     assert site.fetch("/about/") == (200, b"about")
     assert ("ZIP direct" if mode == "ZIP" else "plan: FILES") in site.log_text
     assert_no_secrets(site, resp)
+
+
+@pytest.mark.parametrize("mode", ["ZIP", "FILES"])
+def test_large_files_arrive_intact(site, mode):
+    blob = random.Random(7).randbytes(3 * 1024 * 1024)
+    text = ("line of text\n" * 200_000).encode()
+    key = site.put_zip({"index.html": "i", "assets/blob.bin": blob, "assets/big.txt": text})
+    resp = site.invoke("Create", site.props(site.source(key), mode=mode))
+    assert resp["Status"] == "SUCCESS", resp["Reason"]
+    assert resp["Data"]["ByteCount"] == str(1 + len(blob) + len(text))
+    assert site.fetch("/assets/blob.bin") == (200, blob)
+    assert site.fetch("/assets/big.txt") == (200, text)
+
+
+def test_a_zip_whose_names_need_rewriting_is_rebuilt(site):
+    key = site.put_zip({"./index.html": "dotted", "css//a.css": "a"})
+    resp = site.invoke("Create", site.props(site.source(key)))
+    assert resp["Status"] == "SUCCESS", resp["Reason"]
+    assert "plan: ZIP merged" in site.log_text
+    assert site.fetch("/") == (200, b"dotted")
+    assert site.fetch("/css/a.css") == (200, b"a")
 
 
 @pytest.mark.parametrize("mode", ["ZIP", "FILES"])
@@ -136,6 +158,17 @@ def test_an_upload_failing_then_succeeding_is_retried(site, sandbox, mode):
     assert sandbox.emulator.counters["injected"]["upload_failed"] == 2
     assert "retrying" in site.log_text
     assert_no_secrets(site, resp)
+
+
+def test_a_stalled_upload_is_retried(site, sandbox):
+    sandbox.emulator.knobs.stall_next_uploads = 1
+    sandbox.emulator.knobs.stall_seconds = 4
+    key = site.put_zip({"index.html": "after stall"})
+    resp = site.invoke("Create", site.props(site.source(key)))
+    assert resp["Status"] == "SUCCESS", resp["Reason"]
+    assert sandbox.emulator.counters["injected"]["upload_stalled"] == 1
+    assert "timed out" in site.log_text
+    assert site.fetch("/") == (200, b"after stall")
 
 
 def test_a_dropped_upload_connection_is_retried(site, sandbox):
