@@ -542,17 +542,17 @@ class AmplifyBackend:
             job = self._job(branch, job_id)
             if job.mode == "SOURCE_URL" or job.started or job.final_status:
                 raise BadRequestException(
-                    f"Job {job_id} of branch {branch_name} was already started (status {job.status(now)}); "
-                    "create a new deployment to deploy again."
+                    f"Job {job_id} of branch {branch_name} was already started or stopped (status "
+                    f"{job.status(now)}); only a job from CreateDeployment that was never started can be "
+                    "started. Create a new deployment to deploy again."
                 )
             if now - job.create_time > self.knobs.start_deadline:
                 hours = self.knobs.start_deadline / 3600
                 job.final_status = "FAILED"
                 job.start_time = job.end_time = now
                 job.status_reason = (
-                    f"StartDeployment came {now - job.create_time:.0f} s after CreateDeployment, more than "
-                    "the "
-                    f"{hours:g} hours allowed; create a new deployment."
+                    f"StartDeployment came {now - job.create_time:.0f} s after CreateDeployment, "
+                    f"more than the {hours:g} hours allowed; create a new deployment."
                 )
                 self._trash.append(self.job_dir(app_id, branch_name, job.job_id))
                 raise BadRequestException(f"Job {job_id}: {job.status_reason}")
