@@ -14,11 +14,11 @@ import urllib.request
 from amplify_sandbox import emulator_cli
 from amplify_sandbox.emulator.knobs import Knobs
 
-from ._helpers import amplify_client
+from ._helpers import amplify_client, make_zip, put
 
 
 def _start(*args: str) -> tuple[subprocess.Popen[str], list[str]]:
-    env = {**os.environ, "PYTHONUNBUFFERED": "0"}
+    env = dict(os.environ)
     proc = subprocess.Popen(
         [sys.executable, "-m", "amplify_sandbox", "emulator", *args],
         stdout=subprocess.PIPE,
@@ -44,7 +44,13 @@ def test_emulator_command_prints_endpoints_applies_knobs_and_stops_on_sigterm() 
             knobs = json.loads(resp.read())
         assert (knobs["job_duration"], knobs["fail_next_jobs"]) == (1.5, 2)
         assert knobs["throttle_code"] == "LimitExceededException"
-        assert amplify_client(amplify).create_app(name="cli")["app"]["appId"].startswith("d")
+        client = amplify_client(amplify)
+        app_id = client.create_app(name="cli")["app"]["appId"]
+        client.create_branch(appId=app_id, branchName="main")
+        url = client.create_deployment(appId=app_id, branchName="main")["zipUploadUrl"]
+        assert put(url, make_zip({"index.html": "x"}))[0] == 200
+        assert put(url + "0", b"not signed")[0] == 403
+        signature = url.split("X-Amz-Signature=")[1]
         with urllib.request.urlopen(
             urllib.request.Request(s3 + "/moto-api/reset", method="POST"), timeout=10
         ):
@@ -54,7 +60,7 @@ def test_emulator_command_prints_endpoints_applies_knobs_and_stops_on_sigterm() 
         out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     assert out == ""  # exactly the two lines, nothing else on stdout
-    assert "X-Amz-Signature" not in err
+    assert "X-Amz-Signature" not in err and signature not in err  # upload URLs are never logged
 
 
 def test_ctrl_c_exits_zero() -> None:

@@ -58,3 +58,37 @@ def test_branch_without_deployment_is_404_and_unknown_branch_raises(emu: Emu) ->
     assert get(emu.emulator.site_url(app_id, branch))[0] == 404
     with pytest.raises(KeyError):
         emu.emulator.site_url(app_id, "no-such-branch")
+
+
+def test_readers_see_the_old_or_the_new_site_never_a_mix_or_a_gap(emu: Emu) -> None:
+    """While a new deployment goes live, every response is the whole old file or the whole new one."""
+    import threading
+
+    app_id, branch = emu.app_branch()
+    emu.deploy_zip(app_id, branch, {"index.html": "v1" * 1000})
+    root = emu.emulator.site_url(app_id, branch)
+    emu.emulator.knobs.job_duration = 10
+    emu.deploy_files(app_id, branch, {"index.html": b"v2" * 1000}, finish=False)
+    seen: list[tuple[int, bytes]] = []
+    stop = threading.Event()
+
+    def reader() -> None:
+        while not stop.is_set():
+            status, _, body = get(root)
+            seen.append((status, body))
+
+    threads = [threading.Thread(target=reader) for _ in range(3)]
+    for t in threads:
+        t.start()
+    while len(seen) < 30:
+        stop.wait(0.01)
+    emu.clock.advance(11)  # the job ends: v2 goes live under the readers
+    count = len(seen)
+    while len(seen) < count + 30:
+        stop.wait(0.01)
+    stop.set()
+    for t in threads:
+        t.join()
+    assert {s for s, _ in seen} == {200}
+    assert {b for _, b in seen} == {b"v1" * 1000, b"v2" * 1000}
+    assert seen[-1][1] == b"v2" * 1000
