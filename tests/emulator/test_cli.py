@@ -17,10 +17,12 @@ from amplify_sandbox.emulator.knobs import Knobs
 from ._helpers import amplify_client, make_zip, put
 
 
-def _start(*args: str) -> tuple[subprocess.Popen[str], list[str]]:
+def _start(
+    *args: str, command: tuple[str, ...] = ("amplify_sandbox", "emulator")
+) -> tuple[subprocess.Popen[str], list[str]]:
     env = dict(os.environ)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "amplify_sandbox", "emulator", *args],
+        [sys.executable, "-m", *command, *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -64,7 +66,7 @@ def test_emulator_command_prints_endpoints_applies_knobs_and_stops_on_sigterm() 
 
 
 def test_ctrl_c_exits_zero() -> None:
-    proc, lines = _start()
+    proc, lines = _start(command=("amplify_sandbox.emulator_cli",))  # the sub-command's own entry point
     assert lines[0].startswith("AWS_ENDPOINT_URL_AMPLIFY=")
     proc.send_signal(signal.SIGINT)
     proc.communicate(timeout=30)
