@@ -93,3 +93,11 @@ def test_redact_removes_the_url_and_its_signature(receiver):
     text = f"event {{'ResponseURL': '{url}'}} and sig {signature}"
     cleaned = redact(text, receiver.secrets_to_redact())
     assert url not in cleaned and signature not in cleaned and "<redacted>" in cleaned
+
+
+def test_redact_also_removes_any_presigned_signature():
+    text = "PUT https://bucket.s3.amazonaws.com/k?X-Amz-Expires=60&X-Amz-Signature=abcdef0123 done"
+    assert (
+        redact(text, [])
+        == "PUT https://bucket.s3.amazonaws.com/k?X-Amz-Expires=60&X-Amz-Signature=<redacted> done"
+    )

@@ -148,3 +148,21 @@ def test_lambda_retries_an_errored_invocation_that_did_not_answer(echo_app, sand
     assert not result.ok
     assert "signal: killed" in result.requests[0].reason
     assert any("Lambda retries the asynchronous invocation (attempt 2 of 2)" in line for line in lines)
+
+
+def test_an_update_that_returns_a_new_physical_id_deletes_the_old_one(echo_app, sandbox):
+    assert _deploy(echo_app, sandbox).ok
+    edit_settings(echo_app, extra={"PhysicalId": "echo-v2"})
+    result = _deploy(echo_app, sandbox)
+    assert result.ok
+    update, delete = result.requests
+    assert (update.request_type, update.physical_resource_id, update.response_physical_id) == (
+        "Update",
+        "echo-Echo",
+        "echo-v2",
+    )
+    # after the update succeeded: Delete for the replaced physical id, with the old properties
+    assert (delete.request_type, delete.physical_resource_id) == ("Delete", "echo-Echo")
+    assert "PhysicalId" not in delete.resource_properties
+    assert result.outputs["EchoPhysicalId"] == "echo-v2"
+    assert _state(echo_app)["resources"]["Echo"]["physical_id"] == "echo-v2"

@@ -65,7 +65,15 @@ def run_deploy(args: argparse.Namespace) -> int:
     try:
         with _sandbox(app_dir) as sb:
             driver = LocalStack(app_dir, sb)
-            result = driver.deploy()
+            try:
+                result = driver.deploy()
+            except KeyboardInterrupt:
+                print(
+                    "Interrupted: what was done so far is recorded; run deploy again to continue.",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                return 130
             for _app_id, _branch, url in driver.site_urls(result):
                 print(f"Site: {url}", flush=True)
             if not result.ok:

@@ -201,18 +201,23 @@ def invoke(
 
     result = Invocation(request_id=request_id, exit_code=None)
     limit_kb = fn.memory_size * 1024
-    while proc.poll() is None:
-        rss = _rss_kb(proc.pid)
-        result.max_rss_mb = max(result.max_rss_mb, rss // 1024)
-        if rss > limit_kb:
-            result.out_of_memory = True
-            _kill_group(proc)
-            break
-        if time.time() >= deadline:
-            result.timed_out = True
-            _kill_group(proc)
-            break
-        time.sleep(0.05)
+    try:
+        while proc.poll() is None:
+            rss = _rss_kb(proc.pid)
+            result.max_rss_mb = max(result.max_rss_mb, rss // 1024)
+            if rss > limit_kb:
+                result.out_of_memory = True
+                _kill_group(proc)
+                break
+            if time.time() >= deadline:
+                result.timed_out = True
+                _kill_group(proc)
+                break
+            time.sleep(0.05)
+    except BaseException:  # Ctrl-C or an error in the driver: the function must not outlive it
+        _kill_group(proc)
+        proc.wait()
+        raise
     result.exit_code = proc.wait()
     _kill_group(proc)  # whatever the function left running dies with its sandbox
     reader.join(timeout=5)

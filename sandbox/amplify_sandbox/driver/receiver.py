@@ -16,6 +16,7 @@ import datetime as dt
 import http.server
 import ipaddress
 import json
+import re
 import secrets
 import ssl
 import threading
@@ -285,8 +286,12 @@ def _check_body(body: bytes, pending: _Pending) -> Response:
     )
 
 
+_SIGNATURE = re.compile(r"(X-Amz-Signature=|Signature=)[0-9A-Za-z%/+=]+")
+
+
 def redact(text: str, secret_values: list[str]) -> str:
+    """Remove the given secrets (ResponseURLs, signatures) and any presigned-URL signature from text."""
     for value in secret_values:
         if value and value in text:
             text = text.replace(value, "<redacted>")
-    return text
+    return _SIGNATURE.sub(r"\1<redacted>", text)
