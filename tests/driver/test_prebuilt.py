@@ -101,6 +101,8 @@ def test_an_unsupported_type_a_custom_resource_depends_on_is_a_clear_error(tmp_p
     template = _template({"Bucket": {"Type": "AWS::S3::Bucket"}}, value={"Ref": "Bucket"})
     result = _deploy(_app(tmp_path, template), sandbox)
     assert not result.ok and result.requests == []
+    assert result.stacks[0].status == "CREATE_FAILED"
+    assert not (tmp_path / "app" / ".amplify-sandbox" / "stacks" / "Pre.json").exists()
     assert (
         "CR (Custom::Inline) depends on Bucket (AWS::S3::Bucket): a resource type the local driver does "
         "not support" in result.stacks[0].reason
@@ -196,3 +198,15 @@ def test_cli_deploy_serves_until_sigterm(tmp_path):
 def test_cli_needs_a_cdk_app_folder(tmp_path, missing):
     result = _cli("deploy", "--once", str(tmp_path))
     assert result.returncode == 2 and f"has no {missing}" in result.stderr
+
+
+def test_a_refused_template_on_update_leaves_the_stack_as_it_was(tmp_path, sandbox):
+    app = _app(tmp_path, _template())
+    assert _deploy(app, sandbox).ok
+    state_file = app / ".amplify-sandbox" / "stacks" / "Pre.json"
+    before = state_file.read_text()
+    template = _template({"Bucket": {"Type": "AWS::S3::Bucket"}}, value={"Ref": "Bucket"})
+    (app / "assembly" / "Pre.template.json").write_text(json.dumps(template))
+    result = _deploy(app, sandbox)
+    assert not result.ok and result.stacks[0].status == "UPDATE_FAILED" and result.requests == []
+    assert state_file.read_text() == before

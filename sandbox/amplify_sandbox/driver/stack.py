@@ -333,10 +333,10 @@ class LocalStack:
             self._check_supported(resources, graph)
             retries = retry_attempts(resources)
         except (TemplateError, DriverError) as exc:
-            result.status = f"{verb}_FAILED" if creating else (old.status if old else "")
-            result.status = result.status or f"{verb}_FAILED"
+            # refused before anything was touched (the state stays as it was)
+            result.status = f"{verb}_FAILED"
             result.reason = str(exc)
-            self.log(f"{artifact.stack_name}: {result.reason}")
+            self.log(f"{artifact.stack_name}: {verb}_FAILED: {result.reason}")
             return result
 
         run = _StackRun(self, artifact, old, stack_id, graph, retries, result)
