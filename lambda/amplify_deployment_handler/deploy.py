@@ -276,7 +276,7 @@ def _deploy(
         except BaseException as exc:
             amp.stop(job_id, quiet_errors=True)
             if isinstance(exc, (UploadError, SourceError, AmplifyError)):
-                raise type(exc)(f"{exc}; job {job_id} stopped, the live site is unchanged") from exc
+                raise DeploymentError(f"{exc}; job {job_id} stopped, the live site is unchanged") from exc
             raise
         logger.info("job %s: started", job_id)
         amp.poll(job_id)
