@@ -210,3 +210,14 @@ def test_a_refused_template_on_update_leaves_the_stack_as_it_was(tmp_path, sandb
     result = _deploy(app, sandbox)
     assert not result.ok and result.stacks[0].status == "UPDATE_FAILED" and result.requests == []
     assert state_file.read_text() == before
+
+
+def test_one_deploy_at_a_time_per_state_folder(tmp_path, sandbox):
+    app = _app(tmp_path, _template())
+    driver = LocalStack(app, sandbox, log=lambda _l: None)
+    with driver._exclusive():
+        other = LocalStack(app, sandbox, log=lambda _l: None)
+        blocked = other.deploy()
+        assert not blocked.ok and "another deploy or destroy is running" in blocked.error
+        assert "another deploy or destroy is running" in other.destroy().error
+    assert driver.deploy().ok

@@ -103,7 +103,7 @@ def run_destroy(args: argparse.Namespace) -> int:
             return 0
         result = driver.destroy()
         if not result.ok:
-            reason = next((s.reason for s in result.stacks if not s.ok), "")
+            reason = result.error or next((s.reason for s in result.stacks if not s.ok), "")
             print(f"Destroy failed: {reason}", file=sys.stderr, flush=True)
             return 1
         return 0

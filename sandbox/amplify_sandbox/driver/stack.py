@@ -9,12 +9,14 @@ CloudFormation does. ``.destroy()`` sends Delete to custom resources and forgets
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import secrets
 import shutil
 import string
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -183,6 +185,14 @@ class LocalStack:
         with self._log_lock:
             self._print(line)
 
+    def function_env(self) -> dict[str, str]:
+        """The sandbox's variables for a function: its endpoints and fake credentials. Services other
+        than Amplify and S3 go to the moto server too (AWS_ENDPOINT_URL), never to AWS."""
+        env = {str(k): str(v) for k, v in self.sandbox.env().items()}
+        if "AWS_ENDPOINT_URL_S3" in env:
+            env.setdefault("AWS_ENDPOINT_URL", env["AWS_ENDPOINT_URL_S3"])
+        return env
+
     def _amplify(self) -> Any:
         return self.sandbox.client("amplify")
 
@@ -207,8 +217,32 @@ class LocalStack:
         )
         return self.assembly
 
+    @contextlib.contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """One deploy or destroy at a time per state folder (an advisory lock on .amplify-sandbox/lock)."""
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.state_dir / "lock", "w") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise DriverError(
+                    f"another deploy or destroy is running on {self.state_dir}; wait for it to finish"
+                ) from None
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
     def deploy(self, stack_names: list[str] | None = None) -> DeployResult:
         """Synthesize, publish assets, then create or update every stack (or the named ones)."""
+        try:
+            with self._exclusive():
+                return self._deploy(stack_names)
+        except DriverError as exc:
+            self.log(f"deploy failed: {exc}")
+            return DeployResult(error=str(exc))
+
+    def _deploy(self, stack_names: list[str] | None) -> DeployResult:
         result = DeployResult()
         try:
             assembly = self.synth()
@@ -240,6 +274,14 @@ class LocalStack:
 
     def destroy(self, stack_names: list[str] | None = None) -> DeployResult:
         """Delete every stack the state knows (or the named ones), dependents first."""
+        try:
+            with self._exclusive():
+                return self._destroy(stack_names)
+        except DriverError as exc:
+            self.log(f"destroy failed: {exc}")
+            return DeployResult(error=str(exc))
+
+    def _destroy(self, stack_names: list[str] | None) -> DeployResult:
         result = DeployResult()
         names = stack_names or list(reversed(self.store.stack_names()))
         try:
@@ -1026,7 +1068,7 @@ class _StackRun:
         env = lambda_runner.lambda_environment(
             fn,
             region=self.d.region,
-            sandbox_env=dict(self.d.sandbox.env()),
+            sandbox_env=self.d.function_env(),
             ca_file=receiver.ca_file,
             log_group=f"/aws/lambda/{fn.function_name}",
             log_stream=f"local/[$LATEST]{uuid.uuid4().hex}",

@@ -20,6 +20,7 @@ def _answer(event, context):
             "OldMessage": (event.get("OldResourceProperties") or {}).get("Message", ""),
             "Types": json.dumps(sorted({type(v).__name__ for v in _scalars(props)})),
             "EchoVar": os.environ.get("ECHO_VAR", ""),
+            "AnyServiceEndpoint": os.environ.get("AWS_ENDPOINT_URL", ""),
             "FunctionName": context.function_name,
             "RemainingPositive": str(context.get_remaining_time_in_millis() > 0),
             "CanImportCfnLint": str(_importable("cfnlint")),
