@@ -93,7 +93,7 @@ def test_environment_context_and_imports_are_lambdas(tmp_path, deps, monkeypatch
     }
     assert payload["function_name"] == "stack-Fn-ABC"
     assert payload["arn"].endswith(":function:stack-Fn-ABC")
-    assert payload["memory"] == 256
+    assert payload["memory"] == "256"  # a string, as on Lambda
     assert payload["request_id"] == result.request_id
     assert payload["remaining_ok"] is True
     assert (

@@ -23,7 +23,8 @@ class LambdaContext:
         self.function_name = info["function_name"]
         self.function_version = info.get("function_version", "$LATEST")
         self.invoked_function_arn = info["invoked_function_arn"]
-        self.memory_limit_in_mb = int(info["memory_limit_in_mb"])
+        # a string, as awslambdaric reads it from AWS_LAMBDA_FUNCTION_MEMORY_SIZE
+        self.memory_limit_in_mb = str(info["memory_limit_in_mb"])
         self.aws_request_id = info["aws_request_id"]
         self.log_group_name = info["log_group_name"]
         self.log_stream_name = info["log_stream_name"]
