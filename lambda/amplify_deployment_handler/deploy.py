@@ -26,7 +26,7 @@ from .deadline import Deadline
 from .markers import substitute
 from .props import FILES, DeploymentProps
 from .s3io import CHUNK, SourceError, entry_chunks, head_size, object_chunks, open_zip, raw_entry_chunks
-from .upload import UploadError, UploadPolicy, put
+from .upload import UploadError, UploadPolicy, close_connections, put
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -282,6 +282,7 @@ def _deploy(
         amp.poll(job_id)
         return Result(job_id, plan.file_count, byte_count)
     finally:
+        close_connections()
         if spool is not None:
             os.unlink(spool)
 

@@ -90,6 +90,13 @@ def _drop(scheme: str, host: str, port: int | None) -> None:
 CHUNK_SEND = 256 * 1024
 
 
+def close_connections() -> None:
+    """Close this thread's kept-alive upload connections (a warm Lambda must not reuse a connection
+    the server may have closed meanwhile: a big body would be sent before that shows)."""
+    for key in list(_local.by_host):
+        _drop(*key)
+
+
 def put(
     url: str,
     body: Callable[[], Iterable[bytes]],
