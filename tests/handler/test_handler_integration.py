@@ -10,6 +10,7 @@ import random
 import threading
 import time
 import urllib.request
+from collections import namedtuple
 
 import pytest
 from handler_support import make_zip
@@ -17,6 +18,7 @@ from handler_support import make_zip
 from amplify_deployment_handler import index
 from amplify_deployment_handler.upload import UploadPolicy
 
+shutil_usage = namedtuple("shutil_usage", "total used free")
 FAST_UPLOADS = UploadPolicy(attempts=3, timeout=2.0, backoff_base=0.05, backoff_max=0.1)
 
 
@@ -78,6 +80,30 @@ def test_a_zip_whose_names_need_rewriting_is_rebuilt(site):
     assert "plan: ZIP merged" in site.log_text
     assert site.fetch("/") == (200, b"dotted")
     assert site.fetch("/css/a.css") == (200, b"a")
+
+
+def test_the_merged_zip_spool_is_removed(site, handler_env, tmp_path):
+    spool_dir = tmp_path / "spool"
+    spool_dir.mkdir()
+    handler_env(AMPLIFY_DEPLOYMENT_TMP_DIR=str(spool_dir))
+    k1, k2 = site.put_zip({"index.html": "a"}), site.put_zip({"b.txt": "b"})
+    resp = site.invoke("Create", site.props(site.source(k1), site.source(k2)))
+    assert resp["Status"] == "SUCCESS", resp["Reason"]
+    assert "plan: merged zip built" in site.log_text
+    assert list(spool_dir.iterdir()) == []
+
+
+def test_too_little_tmp_space_fails_before_any_job(site, monkeypatch):
+    from amplify_deployment_handler import deploy
+
+    monkeypatch.setattr(deploy.shutil, "disk_usage", lambda path: shutil_usage(total=10, used=10, free=0))
+    k1, k2 = site.put_zip({"index.html": "a"}), site.put_zip({"b.txt": "b"})
+    resp = site.invoke("Create", site.props(site.source(k1), site.source(k2)))
+    assert resp["Status"] == "FAILED"
+    assert resp["Reason"].startswith(
+        "the merged site zip does not fit in /tmp: raise the function's ephemeral"
+    )
+    assert site.amplify.list_jobs(appId=site.app_id, branchName=site.branch)["jobSummaries"] == []
 
 
 @pytest.mark.parametrize("mode", ["ZIP", "FILES"])
