@@ -7,6 +7,7 @@ else is rebuilt into one merged zip.
 
 from __future__ import annotations
 
+import re
 import stat
 import zipfile
 from collections.abc import Iterable, Sequence
@@ -16,6 +17,7 @@ from .props import FILES, ZIP, DeploymentProps
 
 ZIP_MAX_BYTES = 5 * 1024**3  # a manual deployment's zip is one S3 PUT: at most 5 GiB
 FILE_NAME_MAX = 255  # CreateDeployment fileMap key length
+_DRIVE = re.compile(r"[A-Za-z]:(/|$)")
 _UTF8_FLAG = 0x800
 _ENCRYPTED_FLAG = 0x1
 # Per entry: local header (30) + central header (46) + both names + zip64 extras, generously.
@@ -88,7 +90,7 @@ def normalize_path(info: zipfile.ZipInfo, label: str) -> tuple[str | None, bool]
     shown = f"{name!r:.80}"
     if "\x00" in name or "\\" in name:
         raise PlanError(f"{label}: entry {shown} contains a backslash or NUL; use '/' separators")
-    if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
+    if name.startswith("/") or _DRIVE.match(name):
         raise PlanError(f"{label}: entry {shown} is an absolute path")
     parts = name.split("/")
     if ".." in parts:

@@ -69,6 +69,11 @@ def test_unsafe_names_are_rejected(name, fragment):
         list_source([info(name)], 0, "Sources[0]")
 
 
+def test_colons_are_fine_outside_a_drive_prefix():
+    listing = list_source([info("a:b.txt"), info("docs/c:/x.txt")], 0, "S")
+    assert [e.path for e in listing.entries] == ["a:b.txt", "docs/c:/x.txt"]
+
+
 def test_symlinks_are_rejected():
     with pytest.raises(PlanError, match="symbolic link"):
         list_source([info("link.html", stat.S_IFLNK | 0o777)], 0, "Sources[0]")
