@@ -44,19 +44,22 @@ def assert_no_secrets(site, *responses):
 
 @pytest.mark.parametrize("mode", ["ZIP", "FILES"])
 def test_create_deploys_the_site(site, mode):
-    key = site.put_zip({"index.html": "<h1>v1</h1>", "css/site.css": "body{}", "about/index.html": "about"})
+    key = site.put_zip(
+        {"index.html": "<h1>v1</h1>", "css/site.css": "body{}", "about/index.html": "about", "empty.txt": ""}
+    )
     resp = site.invoke("Create", site.props(site.source(key), mode=mode))
     assert resp["Status"] == "SUCCESS", resp["Reason"]
     assert resp["PhysicalResourceId"] == f"{site.app_id}/{site.branch}"
     assert resp["Data"] == {
         "JobId": "1",
         "BranchUrl": f"https://feature-site.{site.app_id}.amplifyapp.com",
-        "FileCount": "3",
+        "FileCount": "4",
         "ByteCount": str(len("<h1>v1</h1>") + len("body{}") + len("about")),
     }
     assert site.fetch("/") == (200, b"<h1>v1</h1>")
     assert site.fetch("/css/site.css") == (200, b"body{}")
     assert site.fetch("/about/") == (200, b"about")
+    assert site.fetch("/empty.txt") == (200, b"")
     assert ("ZIP direct" if mode == "ZIP" else "plan: FILES") in site.log_text
     assert_no_secrets(site, resp)
 
