@@ -1,0 +1,200 @@
+"""Targets of issue 6 checked against one run, the README table, and the PNG plots (matplotlib is
+needed only here: `pip install -r bench/requirements.txt`; without it the plots are skipped)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+MiB = 1 << 20
+START, END = "<!-- results:start -->", "<!-- results:end -->"
+
+
+def _run(results: dict, workload: str, impl: str) -> dict | None:
+    return next((r for r in results["runs"] if r["workload"] == workload and r["impl"] == impl), None)
+
+
+def _t(target: str, value: Any, limit: str, ok: bool, note: str = "") -> dict:
+    return {"target": target, "value": value, "limit": limit, "ok": bool(ok), "note": note}
+
+
+def evaluate(results: dict) -> list[dict]:
+    p = results["params"]
+    out: list[dict] = []
+    # 1. ZIP mode, one source
+    for mib in p["big_sizes_mib"] or p["zip_sizes_mib"][-1:]:
+        h, b = _run(results, f"zip-{mib}mib", "handler"), _run(results, f"zip-{mib}mib", "baseline")
+        if not h or not b:
+            continue
+        label = f"{mib} MiB" if mib < 1024 else f"{mib // 1024} GiB"
+        ph = h["child"].get("phases", {})
+        up = ph.get("uploaded", 0) - ph.get("created", 0)
+        ratio = b["child"]["stream_s"] / up if up > 0 else 0.0
+        e2e = b["child"]["total_s"] / h["wall_s"]
+        out.append(_t(f"1. ZIP {label}: throughput vs raw stream", f"{ratio:.0%}", ">= 80%", ratio >= 0.8,
+                      f"S3->URL stream: handler {up:.2f} s ({h['size_bytes'] / MiB / up:.0f} MiB/s), raw "
+                      f"{b['child']['stream_s']:.2f} s; end to end (create..job SUCCEED): handler "
+                      f"{h['wall_s']:.2f} s, raw {b['child']['total_s']:.2f} s ({e2e:.0%})"))
+        s3r = h["s3_get_bytes"] / h["size_bytes"]
+        out.append(_t(f"1. ZIP {label}: bytes read from S3 / asset", f"{s3r:.4f}", "<= 1.01", s3r <= 1.01,
+                      f"{h['s3_get_bytes']} bytes in {h['s3_get_requests']} GETs"))
+        out.append(_t(f"1. ZIP {label}: bytes written to disk", h["disk_write_bytes"], "0",
+                      h["disk_write_bytes"] == 0 and h["disk_peak_bytes"] == 0))
+    hs = [_run(results, f"zip-{m}mib", "handler") for m in p["big_sizes_mib"]]
+    if len(hs) == 2 and all(hs):
+        small, big = hs
+        out.append(_t("1. ZIP 1 GiB: peak RSS", f"{big['peak_rss_mib']:.1f} MiB", "<= 100 MiB",
+                      big["peak_rss_mib"] <= 100))
+        flat = big["peak_rss_mib"] / small["peak_rss_mib"]
+        out.append(_t("1. ZIP peak RSS 1 GiB / 100 MiB", f"{flat:.3f}", "<= 1.15", flat <= 1.15,
+                      f"{small['peak_rss_mib']:.1f} -> {big['peak_rss_mib']:.1f} MiB"))
+    # 2. FILES mode
+    n, ns = p["main_files"], p["serial_files"]
+    h, b = _run(results, f"files-{n}", "handler"), _run(results, f"files-{n}", "baseline")
+    s = _run(results, f"files-{ns}-serial", "handler_w1")
+    if h and b:
+        ratio = h["wall_s"] / b["wall_s"]
+        out.append(_t(f"2. FILES {n} files @{p['latency_ms']:.0f} ms: wall / raw PUT client", f"{ratio:.2f}x",
+                      "<= 1.5x", ratio <= 1.5, f"handler {h['wall_s']:.2f} s, raw client {b['wall_s']:.2f} s "
+                      f"(its PUTs alone {b['child'].get('puts_s', 0):.2f} s)"))
+        out.append(_t(f"2. FILES {n} files: peak RSS", f"{h['peak_rss_mib']:.1f} MiB", "<= 150 MiB",
+                      h["peak_rss_mib"] <= 150))
+    if h and s:
+        speed = (n / h["wall_s"]) / (ns / s["wall_s"])
+        out.append(_t(f"2. FILES: files/s, {p['workers']} workers vs one at a time ({ns} files)", f"{speed:.1f}x",
+                      ">= 15x", speed >= 15, f"{n / h['wall_s']:.0f} vs {ns / s['wall_s']:.1f} files/s"))
+    # 3. several sources with markers
+    for mode in ("zip", "files"):
+        h = _run(results, f"multi-{mode}-{p['multi_mib']}mib", "handler")
+        if not h:
+            continue
+        site = int(h["response_data"].get("ByteCount", 0))
+        disk = max(h["disk_write_bytes"], h["disk_peak_bytes"])
+        out.append(_t(f"3. several sources + markers, {mode.upper()}: peak RSS", f"{h['peak_rss_mib']:.1f} MiB",
+                      "<= 150 MiB", h["peak_rss_mib"] <= 150))
+        out.append(_t(f"3. several sources + markers, {mode.upper()}: disk / site size", f"{disk / site:.4f}",
+                      "<= 1 (documented)", disk <= site,
+                      f"{disk} bytes written (peak in temp dir {h['disk_peak_bytes']}), site {site} bytes"))
+    # 4. cold start
+    cs, asset = results.get("cold_start"), results.get("asset")
+    if cs:
+        out.append(_t("4. import handler: extra over `import boto3`", f"{cs['handler_import_extra_ms']} ms",
+                      "<= 100 ms", cs["handler_import_extra_ms"] <= 100,
+                      f"medians of {cs['repeats']}: boto3 {cs['median_s']['boto3'] * 1000:.0f} ms"))
+    if asset:
+        out.append(_t("4. Lambda code asset, zipped", f"{asset['zipped_bytes'] / 1024:.1f} KiB", "<= 200 KiB",
+                      asset["zipped_bytes"] <= 200 * 1024))
+    return out
+
+
+def _fmt_size(n: float) -> str:
+    if n >= 1 << 30:
+        return f"{n / (1 << 30):.2f} GiB"
+    if n >= MiB:
+        return f"{n / MiB:.1f} MiB"
+    if n >= 1024:
+        return f"{n / 1024:.0f} KiB"
+    return f"{int(n)} B"
+
+
+def table(results: dict) -> str:
+    m = results["machine"]
+    lines = [
+        f"Run of {results['date']}: `{results['command']}` on {m['cores']} cores ({m['cpu']}), "
+        f"{m['memory_gib']} GiB, Linux {m['kernel']}, Python {m['python']}, boto3 {m['boto3']}, moto {m['moto']}; "
+        f"the whole command took {results['elapsed_s'] / 60:.1f} min.",
+        "",
+        "### Targets",
+        "",
+        "| target | measured | limit | met | detail |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for t in results["targets"]:
+        lines.append(f"| {t['target']} | {t['value']} | {t['limit']} | {'yes' if t['ok'] else '**NO**'} | {t['note']} |")
+    lines += [
+        "",
+        "### Every run",
+        "",
+        "handler = this project's Lambda handler; baseline = the raw minimal client; reference = the common "
+        "approach (download, extract, upload); handler_w1 = the handler with one upload worker.",
+        "",
+        "| workload | impl | site | files | wall | peak RSS | read from S3 | written to disk | peak temp dir |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in results["runs"]:
+        lines.append(
+            f"| {r['workload']} | {r['impl']} | {_fmt_size(r['size_bytes'])} | {r.get('files', '')} | "
+            f"{r['wall_s']:.2f} s | {r['peak_rss_mib']:.0f} MiB | {_fmt_size(r['s3_get_bytes'])} | "
+            f"{_fmt_size(r['disk_write_bytes'])} | {_fmt_size(r['disk_peak_bytes'])} |"
+        )
+    cs = results.get("cold_start")
+    if cs:
+        med = cs["median_s"]
+        lines += ["", f"Cold start (medians of {cs['repeats']} fresh interpreters): `import boto3` "
+                  f"{med['boto3'] * 1000:.0f} ms; `import boto3` + the handler module {med['boto3+handler'] * 1000:.0f} ms; "
+                  f"first invocation's setup (import crhelper + CfnResource, 3 boto3 clients) "
+                  f"{med['first_invocation_setup'] * 1000:.0f} ms. Asset: {results['asset']['files']} files, "
+                  f"{_fmt_size(results['asset']['unzipped_bytes'])} unzipped, "
+                  f"{_fmt_size(results['asset']['zipped_bytes'])} zipped ({results['asset']['how']})."]
+    return "\n".join(lines)
+
+
+def plots(results: dict) -> list[str]:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib not installed: plots skipped (pip install -r bench/requirements.txt)")
+        return []
+    out_dir = ROOT / "docs" / "bench"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    made = []
+    p = results["params"]
+    styles = {"handler": "o-", "baseline": "s--", "reference": "^:"}
+    for name, xs, wl, xlabel, title in (
+        ("size-scaling.png", p["zip_sizes_mib"], "zip-{}mib", "site size (MiB), ZIP mode, one source",
+         "ZIP mode: time and peak memory vs site size"),
+        ("files-scaling.png", p["file_counts"], "files-{}", f"files, FILES mode, {p['latency_ms']:.0f} ms per upload",
+         "FILES mode: time and peak memory vs file count"),
+    ):
+        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
+        for impl, style in styles.items():
+            pts = [(x, _run(results, wl.format(x), impl)) for x in xs]
+            pts = [(x, r) for x, r in pts if r]
+            if not pts:
+                continue
+            ax1.plot([x for x, _ in pts], [r["wall_s"] for _, r in pts], style, label=impl)
+            ax2.plot([x for x, _ in pts], [r["peak_rss_mib"] for _, r in pts], style, label=impl)
+        for ax, ylabel in ((ax1, "wall time (s)"), (ax2, "peak RSS of the process (MiB)")):
+            ax.set_xscale("log")
+            ax.set_xlabel(xlabel)
+            ax.set_ylabel(ylabel)
+            ax.grid(True, which="both", alpha=0.3)
+            ax.legend()
+        ax1.set_yscale("log")
+        fig.suptitle(f"{title} ({results['date'][:10]}, {results['machine']['cores']} cores)")
+        fig.tight_layout()
+        fig.savefig(out_dir / name, dpi=90)
+        plt.close(fig)
+        made.append(f"docs/bench/{name}")
+    return made
+
+
+def write(results: dict, json_path: str) -> None:
+    made = plots(results)
+    readme = ROOT / "bench" / "README.md"
+    body = table(results) + f"\n\nRaw results: [{json_path}]({json_path.removeprefix('bench/')})."
+    if made:
+        body += " Plots: " + ", ".join(f"[{m}](../{m})" for m in made) + "\n\n" + "\n".join(
+            f"![{Path(m).stem}](../{m})" for m in made)
+    block = f"{START}\n{body}\n{END}"
+    if readme.exists() and START in readme.read_text():
+        text = re.sub(re.escape(START) + r".*?" + re.escape(END), lambda _: block, readme.read_text(), flags=re.S)
+    else:
+        text = "# Benchmarks\n\n" + block + "\n"
+    readme.write_text(text)
+    print("wrote bench/README.md" + (", " + ", ".join(made) if made else ""))

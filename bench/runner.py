@@ -1,0 +1,108 @@
+"""Child process: run the handler once, as Lambda would, and report what it cost.
+
+Usage: python bench/runner.py  (reads {"lambda_dir", "event", "timeout_s"} as JSON on stdin)
+
+Imports `amplify_deployment_handler.index` from lambda_dir (crhelper from the environment), calls
+`handler(event, context)` with a Lambda-like context, and prints one JSON line on stdout:
+  {"import_s", "wall_s", "phases": {...}, "proc_io": {...}, "vm_hwm_kib"}
+`proc_io` is this process's own /proc/self/io, read after the handler returned (write_bytes = bytes
+this process caused to be written to storage). Log lines go to stderr with their epoch time, so the
+parent can split the wall time into stages.
+"""
+
+import json
+import logging
+import os
+import sys
+import time
+
+
+class Context:
+    function_name = "bench-amplify-deployment"
+    function_version = "$LATEST"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench-amplify-deployment"
+    memory_limit_in_mb = 1024
+    aws_request_id = "bench-request"
+    log_group_name = "/aws/lambda/bench"
+    log_stream_name = "bench"
+
+    def __init__(self, timeout_s):
+        self._deadline = time.time() + timeout_s
+
+    def get_remaining_time_in_millis(self):
+        return max(0, int((self._deadline - time.time()) * 1000))
+
+
+class Stages(logging.Handler):
+    """Records the time of the handler's stage log lines (see docs/handler.md, Logs)."""
+
+    MARKS = (
+        ("plan", "plan: "),
+        ("created", ": created"),
+        ("uploaded", "uploads: "),
+        ("started", ": started"),
+        ("result", "result: "),
+    )
+
+    def __init__(self):
+        super().__init__(logging.INFO)
+        self.times = {}
+
+    def emit(self, record):
+        msg = record.getMessage()
+        for name, needle in self.MARKS:
+            if needle in msg and name not in self.times:
+                self.times[name] = record.created
+
+
+def proc_io():
+    out = {}
+    with open("/proc/self/io") as f:
+        for line in f:
+            k, v = line.split(":")
+            out[k.strip()] = int(v)
+    return out
+
+
+def vm_hwm_kib():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return 0
+
+
+def main():
+    spec = json.loads(sys.stdin.read())
+    sys.path.insert(0, spec["lambda_dir"])
+    logging.basicConfig(
+        stream=sys.stderr, level=logging.INFO, format="%(created).3f %(levelname)s %(name)s: %(message)s"
+    )
+    stages = Stages()
+    logging.getLogger().addHandler(stages)
+    t0 = time.perf_counter()
+    import amplify_deployment_handler.index as index  # noqa: E402
+
+    import_s = time.perf_counter() - t0
+    context = Context(spec.get("timeout_s", 900))
+    start_epoch = time.time()
+    t1 = time.perf_counter()
+    index.handler(spec["event"], context)
+    wall_s = time.perf_counter() - t1
+    phases = {k: round(v - start_epoch, 4) for k, v in stages.times.items()}
+    print(
+        json.dumps(
+            {
+                "import_s": import_s,
+                "wall_s": wall_s,
+                "phases": phases,
+                "proc_io": proc_io(),
+                "vm_hwm_kib": vm_hwm_kib(),
+            }
+        ),
+        flush=True,
+    )
+
+
+if __name__ == "__main__":
+    main()
