@@ -90,7 +90,7 @@ def _parallel(
 
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(items)))) as pool:
         futures: list[Future[None]] = [pool.submit(run, item) for item in items]
-        done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+        wait(futures, return_when=FIRST_EXCEPTION)
         failed = next((f for f in futures if f.done() and not f.cancelled() and f.exception()), None)
         if failed is not None:
             abort.set()
