@@ -158,6 +158,18 @@ def test_update_replaces_content_and_delete_leaves_it(site):
     assert_no_secrets(site, first, second, gone)
 
 
+def test_delete_does_not_sleep_even_with_a_long_timeout(site):
+    # crhelper sleeps 120 s on Delete by default when that much time is left; ours must not
+    done = []
+    worker = threading.Thread(
+        target=lambda: done.append(site.invoke("Delete", site.props(), physical_id="d1/main", seconds=900))
+    )
+    worker.start()
+    worker.join(60)
+    assert not worker.is_alive(), "Delete is still sleeping"
+    assert done[0]["Status"] == "SUCCESS" and done[0]["PhysicalResourceId"] == "d1/main"
+
+
 def test_a_failed_job_names_job_and_step_and_keeps_the_old_site(site, sandbox):
     k1 = site.put_zip({"index.html": "good"})
     first = site.invoke("Create", site.props(site.source(k1)))
