@@ -67,3 +67,24 @@ def test_publish_creates_the_bucket_and_uploads_zip_and_file_assets(sandbox, tmp
         assets, s3, account="123456789012", region="us-east-1", work_dir=tmp_path / "work", log=lines.append
     )
     assert all("already published" in line for line in lines) and len(lines) == 2
+
+
+def test_publish_keeps_a_copy_of_what_it_uploaded(sandbox, tmp_path):
+    root = _site(tmp_path)
+    bucket = "cdk-hnb659fds-assets-${AWS::AccountId}-${AWS::Region}"
+    assets = [FileAsset("abc", "Site/Asset", root, "zip", [(bucket, "abc.zip")])]
+    s3 = sandbox.client("s3")
+    keep = tmp_path / "keep"
+    publish_assets(
+        assets,
+        s3,
+        account="123456789012",
+        region="us-east-1",
+        work_dir=tmp_path / "work",
+        log=lambda _l: None,
+        keep_dir=keep,
+    )
+    real_bucket = "cdk-hnb659fds-assets-123456789012-us-east-1"
+    uploaded = s3.get_object(Bucket=real_bucket, Key="abc.zip")["Body"].read()
+    assert (keep / real_bucket / "abc.zip").read_bytes() == uploaded
+    assert list((tmp_path / "work").iterdir()) == []

@@ -63,8 +63,12 @@ def test_create_update_unchanged_destroy_across_restarts(echo_app):
     assert "X-Amz-Signature" not in printed and "<redacted>" in printed  # ResponseURL never printed
 
     with Sandbox(state_dir=emulator_state) as sb:
-        unchanged = _deploy(echo_app, sb)
+        unchanged_lines: list[str] = []
+        unchanged = _deploy(echo_app, sb, unchanged_lines)
         assert unchanged.ok and unchanged.requests == [] and not unchanged.stack(STACK).changed
+        # a fresh (in-memory) moto: the earlier assets were put back from .amplify-sandbox/assets/
+        asset_lines = [line for line in unchanged_lines if line.startswith("assets: ")]
+        assert asset_lines and all(line.endswith("(already published)") for line in asset_lines)
         assert unchanged.outputs["EchoMessage"] == "hello"
 
     edit_settings(echo_app, message="bye")

@@ -69,11 +69,14 @@ def publish_assets(
     region: str,
     work_dir: Path,
     log: Callable[[str], None] = print,
+    keep_dir: Path | None = None,
 ) -> dict[tuple[str, str], FileAsset]:
     """Upload every asset to its destination(s); create the bootstrap bucket(s) as needed.
 
     Returns ``{(bucket, key): asset}`` with the placeholders substituted, so the driver can map a
     Lambda function's ``Code.S3Bucket``/``S3Key`` back to the asset folder in the cloud assembly.
+    ``keep_dir``: also keep each object's bytes at ``keep_dir/<bucket>/<key>`` (the driver puts them
+    back into S3 after a restart of the in-memory moto server).
     """
     published: dict[tuple[str, str], FileAsset] = {}
     buckets_ready: set[str] = set()
@@ -88,8 +91,12 @@ def publish_assets(
             if bucket not in buckets_ready:
                 _ensure_bucket(s3, bucket, region)
                 buckets_ready.add(bucket)
+            kept = keep_dir / bucket / key if keep_dir is not None else None
             if _exists(s3, bucket, key):
                 log(f"assets: {asset.display_name}: s3://{bucket}/{key} (already published)")
+                if kept is not None and not kept.exists():
+                    kept.parent.mkdir(parents=True, exist_ok=True)
+                    s3.download_file(bucket, key, str(kept))
                 continue
             if asset.packaging == "zip":
                 if not asset.path.is_dir():
@@ -98,10 +105,17 @@ def publish_assets(
                 with zip_path.open("wb") as out:
                     count = zip_directory(asset.path, out)
                 s3.upload_file(str(zip_path), bucket, key)
-                zip_path.unlink()
+                if kept is not None:
+                    kept.parent.mkdir(parents=True, exist_ok=True)
+                    os.replace(zip_path, kept)
+                else:
+                    zip_path.unlink()
                 log(f"assets: {asset.display_name}: s3://{bucket}/{key} (zip of {count} files)")
             elif asset.packaging == "file":
                 s3.upload_file(str(asset.path), bucket, key)
+                if kept is not None:
+                    kept.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(asset.path, kept)
                 log(f"assets: {asset.display_name}: s3://{bucket}/{key} (file)")
             else:
                 raise AssetError(

@@ -343,13 +343,8 @@ class LocalStack:
             region=self.region,
             work_dir=self.state_dir / "tmp",
             log=self.log,
+            keep_dir=self._asset_cache(),
         )
-        cache = self._asset_cache()
-        for (bucket, key), _asset in published.items():
-            target = cache / bucket / key
-            if not target.exists():
-                target.parent.mkdir(parents=True, exist_ok=True)
-                s3.download_file(bucket, key, str(target))
         return published
 
     # ------------------------------------------------------------------ deploy one stack
@@ -771,7 +766,7 @@ class _StackRun:
             "arn": arn,
             "handler": str(props.get("Handler", "")),
             "runtime": runtime,
-            "code_dir": str(code_dir),
+            "code_dir": _relative_to(code_dir, self.d.state_dir),
             "timeout": int(props.get("Timeout", lambda_runner.DEFAULT_TIMEOUT)),
             "memory_size": int(props.get("MemorySize", lambda_runner.DEFAULT_MEMORY)),
             "environment": {str(k): str(v) for k, v in env_vars.items()},
@@ -1021,7 +1016,12 @@ class _StackRun:
         for res in where.resources.values():
             if res.function and res.attributes.get("Arn") == token:
                 fields = dict(res.function)
-                fields["code_dir"] = Path(fields["code_dir"])
+                fields["code_dir"] = self.d.state_dir / fields["code_dir"]  # an absolute path stays as is
+                if not fields["code_dir"].is_dir():
+                    raise DriverError(
+                        f"{lid}: the code of {fields['function_name']} is missing ({fields['code_dir']}); "
+                        f"deploy again, or delete {self.d.state_dir} to start afresh"
+                    )
                 return lambda_runner.LambdaFunction(**fields)
         raise DriverError(f"{lid}: ServiceToken {token!r} is not a Lambda function the local driver knows")
 
@@ -1297,6 +1297,14 @@ class _StackRun:
             self.result.status = "DELETE_COMPLETE"
         self.log(f"{state.stack_name}: {self.result.status}")
         return self.result
+
+
+def _relative_to(path: Path, base: Path) -> str:
+    """``path`` relative to ``base`` when inside it (the state folder can then move with the app)."""
+    try:
+        return path.relative_to(base).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def _topo(order: list[str], graph: dict[str, set[str]]) -> list[str]:
