@@ -18,7 +18,11 @@ RESPONDER = textwrap.dedent(
     import http.client, json, ssl, urllib.parse
 
     def handler(event, context):
-        body = json.dumps({"Status": "SUCCESS", "PhysicalResourceId": "inline-1", "StackId": event["StackId"],
+        props = event["ResourceProperties"]
+        failing = props.get("Fail") == "true" and event["RequestType"] != "Delete"
+        body = json.dumps({"Status": "FAILED" if failing else "SUCCESS",
+                           "Reason": "told to fail" if failing else "",
+                           "PhysicalResourceId": "inline-1", "StackId": event["StackId"],
                            "RequestId": event["RequestId"], "LogicalResourceId": event["LogicalResourceId"],
                            "Data": {"Got": event["ResourceProperties"].get("Value", "")}})
         print("inline: " + event["RequestType"])
@@ -221,3 +225,29 @@ def test_one_deploy_at_a_time_per_state_folder(tmp_path, sandbox):
         assert not blocked.ok and "another deploy or destroy is running" in blocked.error
         assert "another deploy or destroy is running" in other.destroy().error
     assert driver.deploy().ok
+
+
+def test_a_branch_left_behind_by_a_rollback_is_adopted_by_the_next_deploy(tmp_path, sandbox):
+    app = _app(tmp_path, _template())
+    assert _deploy(app, sandbox).ok
+    second_branch = {
+        "Second": {
+            "Type": "AWS::Amplify::Branch",
+            "Properties": {"AppId": {"Fn::GetAtt": ["App", "AppId"]}, "BranchName": "feature/y"},
+        }
+    }
+    failing = _template(second_branch)
+    failing["Resources"]["CR"]["Properties"]["Fail"] = "true"
+    failing["Resources"]["CR"]["DependsOn"] = ["Second"]
+    (app / "assembly" / "Pre.template.json").write_text(json.dumps(failing))
+    failed = _deploy(app, sandbox)
+    assert failed.stacks[0].status == "UPDATE_ROLLBACK_COMPLETE"
+    assert "told to fail" in failed.stacks[0].reason
+
+    fixed = _template(second_branch)
+    (app / "assembly" / "Pre.template.json").write_text(json.dumps(fixed))
+    lines: list[str] = []
+    result = _deploy(app, sandbox, lines)
+    assert result.ok, result.stacks[0].reason
+    assert any("branch feature/y already exists" in line and "adopting it" in line for line in lines)
+    assert sorted(b for _a, b in result.branches) == ["feature/x", "feature/y"]

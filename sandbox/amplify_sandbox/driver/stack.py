@@ -891,9 +891,7 @@ class _StackRun:
                 params = _branch_params(props)
                 if "Tags" in props:
                     params["tags"] = _name_value_map(props["Tags"], "Key")
-                branch = client.create_branch(
-                    appId=props.get("AppId"), branchName=props.get("BranchName"), **params
-                )["branch"]
+                branch = self._create_or_adopt_branch(lid, client, props, params)
                 attrs = {"Arn": branch["branchArn"], "BranchName": branch["branchName"]}
                 state = ResourceState(
                     type=rtype,
@@ -912,6 +910,20 @@ class _StackRun:
             raise ResourceFailed(lid, reason) from exc
         self.record(lid, state, None, "created")
         self.event(lid, rtype, "CREATE_COMPLETE", physical=state.attributes.get("AppId") or state.physical_id)
+
+    def _create_or_adopt_branch(
+        self, lid: str, client: Any, props: dict[str, Any], params: dict[str, Any]
+    ) -> dict[str, Any]:
+        app_id, name = props.get("AppId"), props.get("BranchName")
+        try:
+            return dict(client.create_branch(appId=app_id, branchName=name, **params)["branch"])
+        except Exception as exc:
+            if not (_error_code(exc) == "BadRequestException" and "already exists" in str(exc)):
+                raise
+        # A branch this stack created and could not delete (the emulator has no DeleteBranch, e.g.
+        # after a rollback): take it over rather than fail, as if it had been deleted and created again.
+        self.log(f"{self.stack_name} | {lid}: branch {name} already exists in app {app_id}; adopting it")
+        return dict(client.get_branch(appId=app_id, branchName=name)["branch"])
 
     def _exists_in_emulator(self, old_res: ResourceState) -> bool:
         client = self.d._amplify()
