@@ -19,7 +19,9 @@ RESPONDER = textwrap.dedent(
 
     def handler(event, context):
         props = event["ResourceProperties"]
-        failing = props.get("Fail") == "true" and event["RequestType"] != "Delete"
+        old = event.get("OldResourceProperties") or {}
+        failing = event["RequestType"] != "Delete" and (
+            props.get("Fail") == "true" or "true" in (props.get("FailAlways"), old.get("FailAlways")))
         body = json.dumps({"Status": "FAILED" if failing else "SUCCESS",
                            "Reason": "told to fail" if failing else "",
                            "PhysicalResourceId": "inline-1", "StackId": event["StackId"],
@@ -251,3 +253,20 @@ def test_a_branch_left_behind_by_a_rollback_is_adopted_by_the_next_deploy(tmp_pa
     assert result.ok, result.stacks[0].reason
     assert any("branch feature/y already exists" in line and "adopting it" in line for line in lines)
     assert sorted(b for _a, b in result.branches) == ["feature/x", "feature/y"]
+
+
+def test_a_rollback_that_fails_too_is_update_rollback_failed(tmp_path, sandbox):
+    app = _app(tmp_path, _template())
+    assert _deploy(app, sandbox).ok
+    broken = _template()
+    broken["Resources"]["CR"]["Properties"]["FailAlways"] = "true"  # fails the update and its rollback
+    (app / "assembly" / "Pre.template.json").write_text(json.dumps(broken))
+    result = _deploy(app, sandbox)
+    assert not result.ok and result.stacks[0].status == "UPDATE_ROLLBACK_FAILED"
+    assert [(r.request_type, r.rollback, r.status) for r in result.requests] == [
+        ("Update", False, "FAILED"),
+        ("Update", True, "FAILED"),
+    ]
+    state = json.loads((app / ".amplify-sandbox" / "stacks" / "Pre.json").read_text())
+    assert state["status"] == "UPDATE_ROLLBACK_FAILED"
+    assert "FailAlways" not in state["resources"]["CR"]["properties"]  # the last good properties
