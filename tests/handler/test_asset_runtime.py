@@ -16,6 +16,33 @@ import pytest
 from handler_support import cfn_event
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+def _interpreters() -> dict[str, str]:
+    """This interpreter plus any newer CPython found on PATH or in pyenv (Lambda runs 3.14); the
+    runtime folder's boto3 and crhelper are pure Python, so they load in any of them."""
+    found = {f"{sys.version_info[0]}.{sys.version_info[1]}": sys.executable}
+    candidates = [shutil.which(f"python3.{minor}") for minor in range(12, 16)]
+    candidates += sorted(str(p) for p in Path.home().glob(".pyenv/versions/3.1[2-9]*/bin/python"))
+    for exe in candidates:
+        if not exe:
+            continue
+        try:
+            out = subprocess.run(
+                [exe, "-I", "-S", "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                capture_output=True,
+                text=True,
+                timeout=20,
+            )
+        except (OSError, subprocess.SubprocessError):
+            continue
+        version = out.stdout.strip()
+        if out.returncode == 0 and version not in found:
+            found[version] = exe
+    return {v: found[v] for v in sorted(found, key=lambda v: tuple(map(int, v.split("."))))}
+
+
+INTERPRETERS = _interpreters()
 RUNTIME = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
 
 SCRIPT = r"""
@@ -133,8 +160,11 @@ def test_memory_stays_flat_while_a_big_site_moves(site, sandbox, cert_files, tmp
     )
 
 
+@pytest.mark.parametrize("python", list(INTERPRETERS.values()), ids=[f"py{v}" for v in INTERPRETERS])
 @pytest.mark.parametrize("mode", ["ZIP", "FILES"])
-def test_handler_runs_from_the_asset_in_an_isolated_interpreter(site, sandbox, cert_files, tmp_path, mode):
+def test_handler_runs_from_the_asset_in_an_isolated_interpreter(
+    site, sandbox, cert_files, tmp_path, mode, python
+):
     k1 = site.put_zip({"index.html": "one", "a.txt": "a"})
     k2 = site.put_zip({"index.html": "<<marker:0xbaba:0>>"})
     props = site.props(site.source(k1), site.source(k2, {"<<marker:0xbaba:0>>": "two"}), mode=mode)
@@ -146,7 +176,7 @@ def test_handler_runs_from_the_asset_in_an_isolated_interpreter(site, sandbox, c
         "AMPLIFY_DEPLOYMENT_FUNCTION_TIMEOUT": "60",
     }
     proc = subprocess.run(
-        [sys.executable, "-I", "-S", "-c", SCRIPT, str(_asset_dir(tmp_path)), str(_runtime_dir(tmp_path))],
+        [python, "-I", "-S", "-c", SCRIPT, str(_asset_dir(tmp_path)), str(_runtime_dir(tmp_path))],
         input=json.dumps(event),
         capture_output=True,
         text=True,
