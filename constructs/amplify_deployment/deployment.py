@@ -8,6 +8,7 @@ import re
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_amplify as amplify
@@ -202,7 +203,7 @@ class AmplifyDeployment(Construct):
 
     def _bind_sources(
         self, sources: Sequence[s3deploy.ISource], role: iam.IRole, upload_mode: UploadMode
-    ) -> tuple[list[dict], iam.Policy]:
+    ) -> tuple[list[dict[str, Any]], iam.Policy]:
         # Sources grant themselves read access to the whole bucket; bind them to an immutable role
         # (grants to it are dropped) and grant s3:GetObject on exactly their objects instead.
         no_grants = iam.Role.from_role_arn(
@@ -211,7 +212,7 @@ class AmplifyDeployment(Construct):
             cdk.Stack.of(self).format_arn(service="iam", region="", resource="role", resource_name="none"),
             mutable=False,
         )
-        props: list[dict] = []
+        props: list[dict[str, Any]] = []
         object_arns: list[str] = []
         for source in sources:
             known = set(self.node.children)
@@ -220,7 +221,7 @@ class AmplifyDeployment(Construct):
                 for child in self.node.children:
                     if child not in known and isinstance(child, s3_assets.Asset):
                         _check_files_mode_paths(child)
-            entry: dict = {
+            entry: dict[str, Any] = {
                 "BucketName": config.bucket.bucket_name,
                 "ObjectKey": config.zip_object_key,
             }
@@ -276,8 +277,9 @@ class AmplifyDeployment(Construct):
 def _check_files_mode_paths(asset: s3_assets.Asset) -> None:
     """FILES mode: Amplify's fileMap keys are at most 255 characters; check what synth can see."""
     path = Path(asset.asset_path)
-    if not path.is_absolute():
-        path = Path(cdk.Stage.of(asset).outdir) / path
+    stage = cdk.Stage.of(asset)
+    if not path.is_absolute() and stage is not None:
+        path = Path(stage.outdir) / path
     if path.is_dir():
         names = [p.relative_to(path).as_posix() for p in path.rglob("*") if p.is_file()]
     elif zipfile.is_zipfile(path):
@@ -302,7 +304,7 @@ def _nag_rendered(value: object) -> str:
         ((function, args),) = value.items()
         if function == "Fn::Join":
             separator, parts = args
-            return separator.join(_nag_rendered(part) for part in parts)
+            return str(separator).join(_nag_rendered(part) for part in parts)
         if function == "Fn::GetAtt":
             return f"<{args[0]}.{args[1]}>"
         if function == "Ref":

@@ -137,7 +137,10 @@ class Amplify:
         kwargs: dict[str, Any] = dict(self._ids())
         if file_map is not None:
             kwargs["fileMap"] = dict(file_map)
-        return self._retrying("CreateDeployment", lambda: self.client.create_deployment(**kwargs))
+        response: Mapping[str, Any] = self._retrying(
+            "CreateDeployment", lambda: self.client.create_deployment(**kwargs)
+        )
+        return response
 
     def start(self, job_id: str) -> None:
         self._retrying("StartDeployment", lambda: self.client.start_deployment(**self._ids(), jobId=job_id))

@@ -14,6 +14,7 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
@@ -131,7 +132,7 @@ def _copy_raw(out: zipfile.ZipFile, path: str, info: zipfile.ZipInfo, chunks: It
         fp.write(chunk)
     out.filelist.append(zi)
     out.NameToInfo[zi.filename] = zi
-    out.start_dir = fp.tell()  # type: ignore[attr-defined]
+    out.start_dir = fp.tell()
     out._didModify = True  # type: ignore[attr-defined]
 
 
@@ -265,8 +266,7 @@ def _deploy(
             planning.check_zip_size(zip_size, "the merged site zip")
             logger.info("plan: merged zip built, %d bytes", zip_size)
 
-        kwargs = {"sleep": sleep} if sleep is not None else {}
-        amp = Amplify(amplify_client, props.app_id, props.branch_name, deadline, **kwargs)
+        amp = Amplify(amplify_client, props.app_id, props.branch_name, deadline, sleep=sleep or time.sleep)
         created = _create_when_free(amp, file_map, settings.abandoned_after_s)
         job_id = str(created.get("jobId"))
         logger.info("job %s: created", job_id)

@@ -147,7 +147,7 @@ def _local_header_len(header: bytes, label: str, name: str) -> int:
         raise SourceError(f"source {label}: bad local header for {name!r:.80}")
     fields = _LOCAL_HEADER.unpack_from(header)
     name_len, extra_len = fields[-2], fields[-1]
-    return _LOCAL_HEADER.size + name_len + extra_len
+    return int(_LOCAL_HEADER.size + name_len + extra_len)
 
 
 def _stored_chunks(

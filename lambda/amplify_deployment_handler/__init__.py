@@ -1,0 +1,1 @@
+"""The Lambda handler of cdk-amplify-deployment: `amplify_deployment_handler.index.handler`."""
