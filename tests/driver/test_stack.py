@@ -45,6 +45,7 @@ def test_create_update_unchanged_destroy_across_restarts(echo_app):
         assert create.data["Types"] == '["str"]'
         assert create.data["EchoVar"] == "from-the-template"
         assert create.data["AnyServiceEndpoint"] == sb.s3_endpoint  # other services: moto, never AWS
+        assert create.data["TmpIsPrivateAndEmpty"] == "True"
         assert create.data["CanImportCfnLint"] == "False"  # the function sees boto3 + its bundle only
         assert created.outputs["EchoMessage"] == "hello" and created.outputs["EchoRequestType"] == "Create"
         assert created.outputs["EchoPhysicalId"] == "echo-Echo"

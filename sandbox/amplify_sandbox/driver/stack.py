@@ -14,6 +14,7 @@ import fcntl
 import secrets
 import shutil
 import string
+import tempfile
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -772,6 +773,8 @@ class _StackRun:
             "environment": {str(k): str(v) for k, v in env_vars.items()},
             "max_retries": self.retries.get(lid, 2),
         }
+        if props.get("Layers"):
+            self.log(f"{self.stack_name} | {lid}: its Layers are not provided by the local Lambda runtime")
         state = ResourceState(
             type=rtype,
             physical_id=name,
@@ -1090,7 +1093,15 @@ class _StackRun:
         failure = ""
         try:
             for attempt in range(1, attempts + 1):
-                invocation = lambda_runner.invoke(fn, event, env=env, deps_dir=deps, on_line=on_line)
+                # a cold start each time: a private, empty /tmp (TMPDIR), removed afterwards
+                tmp_root = self.d.state_dir / "lambda-tmp"
+                tmp_root.mkdir(parents=True, exist_ok=True)
+                private_tmp = Path(tempfile.mkdtemp(prefix=f"{lid}-", dir=tmp_root))
+                env["TMPDIR"] = str(private_tmp)
+                try:
+                    invocation = lambda_runner.invoke(fn, event, env=env, deps_dir=deps, on_line=on_line)
+                finally:
+                    shutil.rmtree(private_tmp, ignore_errors=True)
                 response = receiver.response_for(url)
                 if response is not None:
                     break

@@ -21,6 +21,7 @@ def _answer(event, context):
             "Types": json.dumps(sorted({type(v).__name__ for v in _scalars(props)})),
             "EchoVar": os.environ.get("ECHO_VAR", ""),
             "AnyServiceEndpoint": os.environ.get("AWS_ENDPOINT_URL", ""),
+            "TmpIsPrivateAndEmpty": str(_private_tmp()),
             "FunctionName": context.function_name,
             "RemainingPositive": str(context.get_remaining_time_in_millis() > 0),
             "CanImportCfnLint": str(_importable("cfnlint")),
@@ -39,6 +40,13 @@ def _scalars(value):
             yield from _scalars(item)
     else:
         yield value
+
+
+def _private_tmp():
+    import tempfile
+
+    tmp = tempfile.gettempdir()
+    return ".amplify-sandbox/lambda-tmp/" in tmp and os.listdir(tmp) == []
 
 
 def _importable(name):
