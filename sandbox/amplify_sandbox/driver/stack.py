@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import secrets
 import shutil
 import string
 import tempfile
 import threading
+import urllib.parse
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -803,8 +805,6 @@ class _StackRun:
         code = props.get("Code") or {}
         functions_dir = self.d.state_dir / "functions"
         if "ZipFile" in code:
-            import hashlib
-
             digest = hashlib.sha256(str(code["ZipFile"]).encode()).hexdigest()[:16]
             return assets_mod.write_inline_code(
                 str(code["ZipFile"]), functions_dir / f"inline-{digest}", runtime
@@ -1136,8 +1136,6 @@ class _StackRun:
         if request.status == "SUCCESS" and not response.physical_resource_id:
             request.status = "FAILED"
             request.reason = "Invalid PhysicalResourceId: the response has none"
-        if request.status == "SUCCESS" and request_type == "Create":
-            pass
         return request
 
     # ---------------------------------------------------------------- deletes
@@ -1348,8 +1346,6 @@ def _topo(order: list[str], graph: dict[str, set[str]]) -> list[str]:
 
 
 def urlsplit_query_signature(url: str) -> str:
-    import urllib.parse
-
     return urllib.parse.parse_qs(urllib.parse.urlsplit(url).query).get("X-Amz-Signature", [""])[0]
 
 
