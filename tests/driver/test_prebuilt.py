@@ -270,3 +270,23 @@ def test_a_rollback_that_fails_too_is_update_rollback_failed(tmp_path, sandbox):
     state = json.loads((app / ".amplify-sandbox" / "stacks" / "Pre.json").read_text())
     assert state["status"] == "UPDATE_ROLLBACK_FAILED"
     assert "FailAlways" not in state["resources"]["CR"]["properties"]  # the last good properties
+
+
+def test_changed_amplify_properties_are_applied_or_recorded(tmp_path, sandbox):
+    app = _app(tmp_path, _template())
+    first = _deploy(app, sandbox)
+    assert first.ok
+    changed = _template()
+    changed["Resources"]["App"]["Properties"]["Description"] = "now with a description"
+    changed["Resources"]["Branch"]["Properties"]["Stage"] = "BETA"
+    (app / "assembly" / "Pre.template.json").write_text(json.dumps(changed))
+    lines: list[str] = []
+    result = _deploy(app, sandbox, lines)
+    assert result.ok, result.stacks[0].reason
+    assert result.branches == first.branches  # updated in place, not replaced
+    assert result.requests == []  # the custom resource's properties did not change
+    state = json.loads((app / ".amplify-sandbox" / "stacks" / "Pre.json").read_text())
+    assert state["resources"]["App"]["properties"]["Description"] == "now with a description"
+    assert state["resources"]["Branch"]["properties"]["Stage"] == "BETA"
+    statuses = {e.logical_id: e.status for e in result.stacks[0].events}
+    assert statuses == {"App": "UPDATE_COMPLETE", "Branch": "UPDATE_COMPLETE"}
