@@ -122,14 +122,15 @@ def test_a_failed_update_rolls_back_with_the_old_properties(echo_app, sandbox):
 
 
 def test_a_handler_that_never_answers_is_killed_at_its_timeout_and_fails(echo_app, sandbox):
-    edit_settings(echo_app, timeout=2, extra={"RawSleep": "60"})
+    # 5 s: enough for the rollback's Delete (crhelper and boto3 imports) to finish on a busy machine
+    edit_settings(echo_app, timeout=5, extra={"RawSleep": "60"})
     result = _deploy(echo_app, sandbox)
     stack = result.stack(STACK)
     assert not result.ok and stack.status == "ROLLBACK_COMPLETE"
     create = result.requests[0]
     assert create.request_type == "Create" and create.status == "FAILED"
     assert "No response from the custom resource handler" in create.reason
-    assert "Task timed out after 2.00 seconds" in create.reason
+    assert "Task timed out after 5.00 seconds" in create.reason
     assert [r.request_type for r in result.requests] == ["Create", "Delete"]  # rollback deletes it
     assert not (echo_app / ".amplify-sandbox" / "stacks" / f"{STACK}.json").exists()
 
