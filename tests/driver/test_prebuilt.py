@@ -290,3 +290,28 @@ def test_changed_amplify_properties_are_applied_or_recorded(tmp_path, sandbox):
     assert state["resources"]["Branch"]["properties"]["Stage"] == "BETA"
     statuses = {e.logical_id: e.status for e in result.stacks[0].events}
     assert statuses == {"App": "UPDATE_COMPLETE", "Branch": "UPDATE_COMPLETE"}
+
+
+class _NoAmplify:
+    """The sandbox, except that its Amplify endpoint refuses connections."""
+
+    def __init__(self, sandbox):
+        self._sandbox = sandbox
+        self.emulator = sandbox.emulator
+
+    def env(self):
+        return self._sandbox.env()
+
+    def client(self, service, **kwargs):
+        if service == "amplify":
+            from botocore.config import Config
+
+            kwargs.update(endpoint_url="http://127.0.0.1:9", config=Config(retries={"max_attempts": 1}))
+        return self._sandbox.client(service, **kwargs)
+
+
+def test_an_unreachable_emulator_fails_the_resource_not_the_driver(tmp_path, sandbox):
+    result = _deploy(_app(tmp_path, _template()), _NoAmplify(sandbox))
+    stack = result.stacks[0]
+    assert not result.ok and stack.status == "ROLLBACK_COMPLETE"
+    assert stack.reason.startswith("App: ") and "Could not connect to the endpoint URL" in stack.reason

@@ -601,6 +601,11 @@ class _StackRun:
                 failure = ResourceFailed(lid, str(exc))
                 self.event(lid, res.get("Type", "?"), f"{verb}_FAILED", str(exc))
                 break
+            except Exception as exc:  # the emulator unreachable, a bug: fail the resource, roll back
+                reason = f"{type(exc).__name__}: {exc}"
+                failure = ResourceFailed(lid, reason)
+                self.event(lid, res.get("Type", "?"), f"{verb}_FAILED", reason)
+                break
             self.new.order.append(lid)
             self.save(f"{verb}_IN_PROGRESS")
 
@@ -1201,7 +1206,7 @@ class _StackRun:
                 )
                 try:
                     self.delete_resource(failure.logical_id, state, rollback=True, functions=functions)
-                except (ResourceFailed, DriverError) as exc:
+                except Exception as exc:  # any failure makes the rollback FAILED
                     ok = False
                     self.log(f"{self.stack_name} | {failure.logical_id}: rollback delete failed: {exc}")
         replaced_new: list[tuple[str, ResourceState]] = []
@@ -1213,13 +1218,13 @@ class _StackRun:
                     self.revert(lid, old_res, new_res, functions)
                     if action == "replaced" and new_res is not None:
                         replaced_new.append((lid, new_res))
-            except (ResourceFailed, DriverError, ResolveError) as exc:
+            except Exception as exc:  # any failure makes the rollback FAILED
                 ok = False
                 self.log(f"{self.stack_name} | {lid}: rollback failed: {exc}")
         for lid, new_res in replaced_new:
             try:
                 self.delete_resource(lid, new_res, rollback=True, functions=functions)
-            except (ResourceFailed, DriverError) as exc:
+            except Exception as exc:  # any failure makes the rollback FAILED
                 ok = False
                 self.log(f"{self.stack_name} | {lid}: rollback delete failed: {exc}")
 
@@ -1304,7 +1309,7 @@ class _StackRun:
             try:
                 self.delete_resource(lid, res, rollback=False, functions=state)
                 remaining.pop(lid, None)
-            except (ResourceFailed, DriverError) as exc:
+            except Exception as exc:  # DELETE_FAILED, kept for a later destroy
                 failed.add(lid)
                 self.result.reason = self.result.reason or f"{lid}: {getattr(exc, 'reason', exc)}"
         if failed:
