@@ -5,11 +5,16 @@
 - `entry_chunks` / `raw_entry_chunks`: one zip entry's bytes (decompressed, or as stored), streamed by
   a single ranged GET per entry, with CRC and size checks.
 - `object_chunks`: a whole object, streamed.
+
+A read cut mid-stream (connection reset, incomplete body, read timeout) is resumed with a ranged GET
+from the first missing byte (`_Range`), up to `MAX_RESUMES` times per stream: a source read never
+yields truncated bytes, and a transient cut does not fail the deployment.
 """
 
 from __future__ import annotations
 
 import io
+import logging
 import struct
 import zipfile
 import zlib
@@ -23,6 +28,9 @@ READ_AHEAD = 1024 * 1024
 _LOCAL_HEADER = struct.Struct("<4s5H3L2H")  # signature .. extra length: 30 bytes
 _LOCAL_SIG = b"PK\x03\x04"
 _HEADER_SLACK = 512  # extra bytes fetched beyond the central-directory guess of the local header
+MAX_RESUMES = 4  # per stream: ranged re-GETs after a read cut mid-stream
+
+logger = logging.getLogger(__name__)
 
 
 class SourceError(Exception):
@@ -53,6 +61,70 @@ def _get_range(client: Any, bucket: str, key: str, start: int, end: int) -> Any:
     """GET bytes [start, end] (inclusive); returns the streaming body."""
     resp = client.get_object(Bucket=bucket, Key=key, Range=f"bytes={start}-{end}")
     return resp["Body"]
+
+
+class _Range:
+    """Bytes [start, end] of an object, read in order; a read that fails mid-stream (a BotoCoreError:
+    connection broken, incomplete read, timeout) or ends early is resumed with a ranged GET from the
+    first missing byte. A refusal (ClientError, after botocore's own retries) is not resumed."""
+
+    def __init__(
+        self, client: Any, bucket: str, key: str, start: int, end: int, what: str, body: Any = None
+    ) -> None:
+        self._client, self._bucket, self._key = client, bucket, key
+        self.pos, self.end = start, end
+        self._what = what  # "source s3://b/k" or "'path' from s3://b/k": named in errors
+        self._body = body
+        self.resumes = 0
+
+    def read(self, n: int) -> bytes:
+        """Exactly min(n, bytes left) bytes."""
+        n = min(n, self.end - self.pos + 1)
+        parts: list[bytes] = []
+        got = 0
+        while got < n:
+            problem = "short read"
+            chunk = b""
+            try:
+                if self._body is None:
+                    self._body = _get_range(self._client, self._bucket, self._key, self.pos, self.end)
+                chunk = self._body.read(n - got)
+            except ClientError as exc:
+                raise SourceError(f"cannot read {self._what}: {describe_error(exc)}") from exc
+            except BotoCoreError as exc:
+                problem = describe_error(exc)
+            if chunk:
+                parts.append(chunk)
+                got += len(chunk)
+                self.pos += len(chunk)
+                continue
+            self._resume(problem)
+        return b"".join(parts)
+
+    def _resume(self, problem: str) -> None:
+        self.close()
+        self.resumes += 1
+        if self.resumes > MAX_RESUMES:
+            raise SourceError(
+                f"cannot read {self._what}: {problem} at byte {self.pos}, {MAX_RESUMES} resumes failed"
+            )
+        logger.info("s3: read of %s cut at byte %d (%s), resuming", self._what, self.pos, problem)
+
+    def drain(self) -> None:
+        """Read what is left of the current GET (a few slack bytes) so the connection can be reused."""
+        if self._body is not None:
+            try:
+                self._body.read()
+            except BotoCoreError:
+                self.close()
+
+    def close(self) -> None:
+        if self._body is not None:
+            try:
+                self._body.close()
+            except Exception:  # noqa: BLE001 - closing a broken stream must not hide the real error
+                pass
+            self._body = None
 
 
 class RangedReader(io.RawIOBase):
@@ -116,13 +188,13 @@ class RangedReader(io.RawIOBase):
         # Near the end of the object (a zip's end records and central directory), read back as well.
         start = max(0, min(self._pos, self._size - want))
         end = min(self._size, start + want) - 1
+        label = s3_label(self._bucket, self._key)
+        rng = _Range(self._client, self._bucket, self._key, start, end, f"source {label}")
         try:
-            body = _get_range(self._client, self._bucket, self._key, start, end)
-            data = body.read()
-        except (ClientError, BotoCoreError) as exc:
-            label = s3_label(self._bucket, self._key)
-            raise SourceError(f"cannot read source {label}: {describe_error(exc)}") from exc
-        self.requests += 1
+            data = rng.read(end - start + 1)
+        finally:
+            rng.close()
+        self.requests += 1 + rng.resumes
         if len(data) != end - start + 1:
             raise SourceError(f"short read from {s3_label(self._bucket, self._key)} at byte {start}")
         self._buf, self._buf_start = data, start
@@ -159,15 +231,15 @@ def _stored_chunks(
     start = info.header_offset
     guess = _LOCAL_HEADER.size + len(info.orig_filename.encode("utf-8")) * 2 + len(info.extra) + _HEADER_SLACK
     end = min(object_size, start + guess + info.compress_size) - 1
-    body: Any = None
+    what = f"{info.filename!r:.60} from {label}"
+    rng = _Range(client, bucket, key, start, end, what)
     try:
-        body = _get_range(client, bucket, key, start, end)
-        head = body.read(min(guess, end - start + 1))
+        head = rng.read(min(guess, end - start + 1))
         data_start = _local_header_len(head, label, info.filename)
         if data_start > len(head) or data_start + info.compress_size > end - start + 1:
-            body.close()
+            rng.close()
             first = start + data_start
-            body = _get_range(client, bucket, key, first, first + info.compress_size - 1)
+            rng = _Range(client, bucket, key, first, first + info.compress_size - 1, what)
             pending = b""
         else:
             pending = head[data_start : data_start + info.compress_size]
@@ -175,17 +247,14 @@ def _stored_chunks(
         if pending:
             yield pending
         while left > 0:
-            chunk = body.read(min(CHUNK, left))
+            chunk = rng.read(min(CHUNK, left))
             if not chunk:
                 raise SourceError(f"source {label}: short read in {info.filename!r:.80}")
             left -= len(chunk)
             yield chunk
-        body.read()  # drain the few slack bytes so the connection can be reused
-    except (ClientError, BotoCoreError) as exc:
-        raise SourceError(f"cannot read {info.filename!r:.60} from {label}: {describe_error(exc)}") from exc
+        rng.drain()
     finally:
-        if body is not None:
-            body.close()
+        rng.close()
 
 
 def raw_entry_chunks(
@@ -242,21 +311,19 @@ def object_chunks(client: Any, bucket: str, key: str) -> tuple[Iterator[bytes], 
         resp = client.get_object(Bucket=bucket, Key=key)
     except (ClientError, BotoCoreError) as exc:
         raise SourceError(f"cannot read source {label}: {describe_error(exc)}") from exc
-    body = resp["Body"]
     size = int(resp["ContentLength"])
+    rng = _Range(client, bucket, key, 0, size - 1, f"source {label}", body=resp["Body"])
 
     def chunks() -> Iterator[bytes]:
         try:
             left = size
             while left > 0:
-                chunk = body.read(min(CHUNK, left))
+                chunk = rng.read(min(CHUNK, left))
                 if not chunk:
                     raise SourceError(f"source {label}: short read")
                 left -= len(chunk)
                 yield chunk
-        except (ClientError, BotoCoreError) as exc:
-            raise SourceError(f"cannot read source {label}: {describe_error(exc)}") from exc
         finally:
-            body.close()
+            rng.close()
 
     return chunks(), size
