@@ -30,10 +30,8 @@ for p in (REPO / "lambda", REPO / "tests" / "handler", HERE):
         sys.path.insert(0, str(p))
 
 from fault_proxy import FaultProxy  # noqa: E402
+from reliability_support import assert_reason  # noqa: E402,F401
 from handler_support import FakeContext, Receiver, cfn_event, make_zip, self_signed_cert  # noqa: E402
-
-REASON_MAX = 256
-
 
 @pytest.fixture(scope="session")
 def cert_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
@@ -150,15 +148,6 @@ class Site:
         resp = self.invoke("Create", self.props(self.source(self.put_zip(files))))
         assert resp["Status"] == "SUCCESS", resp["Reason"]
         return resp
-
-
-def assert_reason(resp: Mapping[str, Any], starts: str) -> None:
-    """FAILED, one line, at most 256 characters, the useful part first, no traceback or URL."""
-    reason = resp["Reason"]
-    assert resp["Status"] == "FAILED"
-    assert reason.startswith(starts), reason
-    assert len(reason) <= REASON_MAX and "\n" not in reason
-    assert "Traceback" not in reason and "X-Amz-" not in reason and "http" not in reason
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 
 import pytest
+from reliability_support import assert_reason
 
 BLOB = random.Random(5).randbytes(700 * 1024)  # incompressible: its entry really streams
 INDEX = b"<h1>intact</h1>"
@@ -44,3 +45,16 @@ def test_a_cut_s3_read_is_restarted_and_the_site_arrives_intact(site, s3_faults,
     assert site.fetch("/assets/blob.bin") == (200, BLOB)
     # one job, not a failed one followed by a retry of the whole deployment
     assert [j["status"] for j in site.jobs()] == ["SUCCEED"]
+
+
+def test_a_read_that_keeps_being_cut_fails_before_any_job_naming_the_file(site, s3_faults):
+    site.deploy_live({"index.html": "live"})
+    key = site.put_zip({"index.html": INDEX, "assets/blob.bin": BLOB})
+    # let the HEAD and the central-directory GET through, then cut every entry read of the md5 pass
+    s3_faults.cut_body(after=64 * 1024, skip=1, times=1000, match=lambda m, p: m == "GET" and key in p)
+    resp = site.invoke("Update", site.props(site.source(key), mode="FILES"), physical_id=f"{site.app_id}/main")
+    assert_reason(resp, "cannot read ")
+    assert "from s3://cdk-assets-reliability/assets/" in resp["Reason"]
+    assert "resumes failed" in resp["Reason"]
+    assert [j["status"] for j in site.jobs()] == ["SUCCEED"]  # no job was created
+    assert site.fetch("/") == (200, b"live")
