@@ -200,3 +200,13 @@ def fast_uploads(monkeypatch: pytest.MonkeyPatch) -> None:
     real = index.settings_from_env
     fast = UploadPolicy(attempts=3, timeout=2.0, backoff_base=0.05, backoff_max=0.1)
     monkeypatch.setattr(index, "settings_from_env", lambda: dataclasses.replace(real(), upload=fast))
+
+
+@pytest.fixture
+def fast_botocore_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """botocore's standard retries wait rand(0,1) x 1 s x 2^i on throttling (15 s on average over
+    its 5 attempts); scale that to 20 ms so throttling tests stay fast. The handler's own backoff
+    loop (1 s .. 15 s) is unchanged."""
+    from botocore.retries.standard import ExponentialBackoff
+
+    monkeypatch.setitem(ExponentialBackoff._DEFAULT_BACKOFF_CONFIG, "throttling_base_scale", 0.02)

@@ -1,0 +1,58 @@
+"""Amplify answering throttling or LimitExceededException (the account's concurrent-jobs limit) on
+any call: retried with backoff within the Lambda's remaining time. A FaultProxy in front of the
+emulator's API arms the emulator's own `throttle_next_api_calls` knob right before one chosen
+operation, so exactly that call (and its retries) is throttled - more times than botocore's own
+5 attempts, so the handler's loop must carry it."""
+
+from __future__ import annotations
+
+import pytest
+from fault_proxy import amplify_operation
+from reliability_support import assert_no_secrets
+
+BOTOCORE_ATTEMPTS = 5  # the handler's botocore config: standard retries, 5 attempts
+
+pytestmark = pytest.mark.usefixtures("fast_botocore_backoff")
+
+
+def _arm(sandbox, code: str, times: int):
+    return lambda: sandbox.emulator.set_knobs(throttle_code=code, throttle_next_api_calls=times)
+
+
+@pytest.mark.parametrize(
+    "operation,code",
+    [
+        ("ListJobs", "LimitExceededException"),
+        ("CreateDeployment", "TooManyRequestsException"),
+        ("StartDeployment", "LimitExceededException"),
+        ("GetJob", "TooManyRequestsException"),
+    ],
+)
+def test_throttling_on_any_call_is_retried(site, sandbox, amplify_faults, operation, code):
+    amplify_faults.before(operation, amplify_operation(operation), _arm(sandbox, code, BOTOCORE_ATTEMPTS + 1))
+    key = site.put_zip({"index.html": "throttled but deployed"})
+    resp = site.invoke("Create", site.props(site.source(key)))
+    assert amplify_faults.hits.get(operation) == 1
+    assert sandbox.emulator.counters["injected"]["throttled"] == BOTOCORE_ATTEMPTS + 1
+    assert resp["Status"] == "SUCCESS", resp["Reason"]
+    assert f"amplify: {operation} got {code}, retrying" in site.log_text  # the handler's own loop
+    assert site.fetch("/") == (200, b"throttled but deployed")
+    assert_no_secrets(site.log_text + str(resp))
+
+
+def test_a_throttled_stop_job_is_retried_so_the_branch_is_not_left_blocked(
+    site, sandbox, amplify_faults, fast_uploads
+):
+    """An upload keeps failing, and the StopJob that must release the branch is throttled too."""
+    site.deploy_live({"index.html": "live"})
+    sandbox.emulator.knobs.fail_next_uploads = 50
+    amplify_faults.before(
+        "StopJob", amplify_operation("StopJob"), _arm(sandbox, "LimitExceededException", BOTOCORE_ATTEMPTS + 1)
+    )
+    key = site.put_zip({"index.html": "never"})
+    resp = site.invoke("Update", site.props(site.source(key)), physical_id=f"{site.app_id}/main")
+    assert amplify_faults.hits.get("StopJob") == 1
+    assert resp["Status"] == "FAILED"
+    assert "job 2 stopped, the live site is unchanged" in resp["Reason"]
+    assert site.job("2")["summary"]["status"] == "CANCELLED"  # the reason's claim holds
+    assert site.fetch("/") == (200, b"live")
