@@ -146,15 +146,19 @@ class Amplify:
         self._retrying("StartDeployment", lambda: self.client.start_deployment(**self._ids(), jobId=job_id))
 
     def stop(self, job_id: str, quiet_errors: bool = False) -> bool:
-        """StopJob; True when Amplify accepted it. Errors are logged, not raised, with quiet_errors."""
+        """StopJob, with the same throttling/LimitExceeded retries as every other call (a stop that
+        gives up too early leaves a PENDING job blocking the branch); True when Amplify accepted it.
+        Errors are logged, not raised, with quiet_errors."""
         try:
-            self.client.stop_job(**self._ids(), jobId=job_id)
+            self._retrying(
+                f"StopJob {job_id}", lambda: self.client.stop_job(**self._ids(), jobId=job_id)
+            )
             logger.info("job %s: stop requested", job_id)
             return True
-        except (ClientError, BotoCoreError) as exc:
+        except AmplifyError as exc:
             if not quiet_errors:
-                raise AmplifyError(f"StopJob {job_id} failed: {_short(exc)}") from exc
-            logger.warning("job %s: StopJob failed (%s)", job_id, _short(exc))
+                raise
+            logger.warning("job %s: StopJob failed (%s)", job_id, exc)
             return False
 
     def poll(self, job_id: str, first_pause: float = 0.5, max_pause: float = 5.0) -> None:

@@ -274,9 +274,14 @@ def _deploy(
             _upload(plan, created, sources, s3, sizes, zip_size, spool, deadline, settings)
             amp.start(job_id)
         except BaseException as exc:
-            amp.stop(job_id, quiet_errors=True)
+            stopped = amp.stop(job_id, quiet_errors=True)
             if isinstance(exc, (UploadError, SourceError, AmplifyError)):
-                raise DeploymentError(f"{exc}; job {job_id} stopped, the live site is unchanged") from exc
+                if stopped:
+                    raise DeploymentError(f"{exc}; job {job_id} stopped, the live site is unchanged") from exc
+                raise DeploymentError(
+                    f"{exc}; job {job_id} could not be stopped (it blocks the branch until stopped), "
+                    "the live site is unchanged"
+                ) from exc
             raise
         logger.info("job %s: started", job_id)
         amp.poll(job_id)
