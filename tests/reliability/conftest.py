@@ -210,3 +210,13 @@ def fast_botocore_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     from botocore.retries.standard import ExponentialBackoff
 
     monkeypatch.setitem(ExponentialBackoff._DEFAULT_BACKOFF_CONFIG, "throttling_base_scale", 0.02)
+
+
+@pytest.fixture(scope="session")
+def lambda_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from amplify_sandbox.driver.receiver import ResponseReceiver
+    from lambda_process import LambdaHost, asset_dir
+
+    base = tmp_path_factory.mktemp("lambda")
+    with ResponseReceiver(base / "tls") as receiver:
+        yield LambdaHost(base, receiver, asset_dir(base))
