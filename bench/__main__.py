@@ -127,12 +127,14 @@ class Bench:
     # -- running children --------------------------------------------------------------------------
     def _child(self, script: str, spec: dict, env_extra: dict[str, str], sample: Path | None) -> dict:
         env = dict(self.env, **env_extra)
+        os.sync()  # so that writeback of earlier runs' (and the data's) dirty pages does not land on this one
         self.sb.s3.reset_counters()
         emu_before = self.sb.emulator.counters
         cpu_before = (proc_cpu(self.sb.s3.pid), proc_cpu(os.getpid()))
         peak = {"disk": 0}
+        wrap = os.environ.get("BENCH_WRAP_HANDLER", "").split() if script == "runner.py" else []
         proc = subprocess.Popen(
-            [PY, str(BENCH / script)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            [*wrap, PY, str(BENCH / script)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, env=env, cwd=str(self.work),
         )
         out: dict[str, bytes] = {}
@@ -202,7 +204,8 @@ class Bench:
     def knobs(self, latency: float) -> None:
         self.sb.emulator.set_knobs(latency=latency, job_duration=0.2)
 
-    def handler(self, workload: str, meta: dict, mode: str, sources: list[dict], workers: int = WORKERS) -> dict:
+    def handler(self, workload: str, meta: dict, mode: str, sources: list[dict], workers: int = WORKERS,
+                proposal: bool = False, chunk: int = 0) -> dict:
         tmp = self.work / "handler-tmp"
         tmp.mkdir(exist_ok=True)
         stack = "arn:aws:cloudformation:us-east-1:123456789012:stack/bench/" + str(uuid.uuid4())
@@ -224,7 +227,8 @@ class Bench:
                 "Sources": sources,
             },
         }
-        spec = {"lambda_dir": str(ROOT / "lambda"), "event": event, "timeout_s": 900}
+        spec = {"lambda_dir": str(ROOT / "lambda"), "event": event, "timeout_s": 900, "proposal": proposal,
+                "chunk": chunk}
         env = {
             "AMPLIFY_DEPLOYMENT_TMP_DIR": str(tmp),
             "AMPLIFY_DEPLOYMENT_UPLOAD_WORKERS": str(workers),
@@ -236,7 +240,10 @@ class Bench:
         if response is None or response.status != "SUCCESS":
             raise RuntimeError(f"handler did not succeed on {workload}: {response}\n{measured['stderr_tail']}")
         measured["response_data"] = response.data
-        return self._record(workload, "handler" if workers == WORKERS else f"handler_w{workers}", meta, measured)
+        impl = "handler" if workers == WORKERS else f"handler_w{workers}"
+        impl += "+proposal" if proposal else ""
+        impl += f"+chunk{chunk >> 10}k" if chunk else ""
+        return self._record(workload, impl, meta, measured)
 
     def baseline_zip(self, workload: str, meta: dict, key: str) -> dict:
         spec = {"kind": "zip_stream", "app_id": self.app_id, "branch": self.branch, "bucket": BUCKET, "key": key}
@@ -344,16 +351,26 @@ def machine() -> dict:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small sizes only (a smoke test, ~1 min)")
+    ap.add_argument("--only", default="", help="comma-separated prefixes of the workloads to run "
+                    "(e.g. zip-1024,files-5000,cold); for investigations, implies --no-report")
     ap.add_argument("--no-report", action="store_true", help="do not rewrite bench/README.md and docs/bench/")
     ap.add_argument("--work-dir", default=None, help="where sites and temp folders go (default: /var/tmp)")
     args = ap.parse_args(argv)
+    only = [p for p in args.only.split(",") if p]
+    if only:
+        args.no_report = True
+
+    def want(name: str) -> bool:
+        return not only or any(name.startswith(p) for p in only)
 
     if args.quick:
-        zip_sizes, big_sizes = [10, 30], []
+        zip_sizes, big_sizes, repeats_at = [10, 30], [], 30
         file_counts, main_files, serial_files, multi_size = [100, 1000], 1000, 100, 30
     else:
-        zip_sizes, big_sizes = [10, 100, 300, 1024], [100, 1024]
+        zip_sizes, big_sizes, repeats_at = [10, 100, 300, 1024], [100, 1024], 100
         file_counts, main_files, serial_files, multi_size = [100, 1000, 5000, 20000], 5000, 500, 1024
+    # the common approach is run where a target compares with it, and on the cheap scaling points
+    reference_files = {n for n in file_counts if n <= main_files}
 
     started = time.time()
     stamp = dt.datetime.now(dt.timezone.utc)
@@ -363,55 +380,70 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="amplify-bench-", dir=args.work_dir or "/var/tmp"))
     results: dict[str, Any] = {"date": stamp.isoformat(timespec="seconds"), "command": "bash bench/run"
                                + (" --quick" if args.quick else ""), "machine": machine()}
+    b: Bench | None = None
     try:
         with AmplifyEmulator() as emulator, s3patch.S3Process() as s3, ResponseReceiver(work / "tls") as rx:
             assert rx.ca_file is not None
             b = Bench(Servers(emulator, s3), rx, work, rx.ca_file)
-            print(f"sandbox up; work dir {work}", flush=True)
+            print(f"servers up; work dir {work}", flush=True)
 
-            print("cold start and asset size", flush=True)
-            results["cold_start"] = cold_start(3 if args.quick else 7)
-            results["asset"] = asset_size(work)
-            print(f"  import extra {results['cold_start']['handler_import_extra_ms']} ms, "
-                  f"asset {results['asset']['zipped_bytes']} bytes zipped", flush=True)
+            if want("cold"):
+                print("cold start and asset size", flush=True)
+                results["cold_start"] = cold_start(3 if args.quick else 5)
+                results["asset"] = asset_size(work)
+                print(f"  import extra {results['cold_start']['handler_import_extra_ms']} ms, "
+                      f"asset {results['asset']['zipped_bytes']} bytes zipped", flush=True)
 
-            # ZIP mode, one source: scaling by size (includes the 100 MiB and 1 GiB targets)
+            # 1 + 6: ZIP mode, one source, by size (the stream at `repeats_at` is short: 3 runs, median)
             b.knobs(0.0)
             for mib in zip_sizes:
                 key = f"site-{mib}mib.zip"
-                path = work / key
-                t = time.perf_counter()
-                n = data.big_site_zip(str(path), mib * MiB, seed=mib)
-                b.put_object(key, path)
-                print(f"ZIP {mib} MiB ({n} files, {b.sizes[key]} bytes; made in {time.perf_counter() - t:.1f} s)", flush=True)
-                meta = {"mode": "ZIP", "size_bytes": b.sizes[key], "site_mib": mib, "files": n, "sources": 1}
-                b.baseline_zip(f"zip-{mib}mib", meta, key)
-                b.handler(f"zip-{mib}mib", meta, "ZIP", [source(key)])
-                b.reference(f"zip-{mib}mib", meta, "ZIP", [source(key)])
-                if mib != multi_size:
-                    b.drop_object(key)
+                wl = f"zip-{mib}mib"
+                if want(wl):
+                    path = work / key
+                    t = time.perf_counter()
+                    n = data.big_site_zip(str(path), mib * MiB, seed=mib)
+                    b.put_object(key, path)
+                    print(f"ZIP {mib} MiB ({n} files, {b.sizes[key]} bytes; made in {time.perf_counter() - t:.1f} s)",
+                          flush=True)
+                    meta = {"mode": "ZIP", "size_bytes": b.sizes[key], "site_mib": mib, "files": n, "sources": 1}
+                    for i in range(3 if mib == repeats_at else 1):
+                        m = dict(meta, repeat=i)
+                        b.baseline_zip(wl, m, key)
+                        b.handler(wl, m, "ZIP", [source(key)])
+                        if mib == repeats_at:  # what-if: 1 MiB pieces instead of 256 KiB
+                            b.handler(wl, m, "ZIP", [source(key)], chunk=1 << 20)
+                    b.reference(wl, meta, "ZIP", [source(key)])
+                    if mib != multi_size or not want(f"multi"):
+                        b.drop_object(key)
 
-            # Several sources with deploy-time markers (ZIP mode: merged zip; FILES mode too)
-            big_key = f"site-{multi_size}mib.zip"
-            if big_key not in b.local:
-                path = work / big_key
-                data.big_site_zip(str(path), multi_size * MiB, seed=multi_size)
-                b.put_object(big_key, path)
-            markers = data.markers_zips(str(work / "config.zip"), str(work / "app.zip"))
-            b.put_object("config.zip", work / "config.zip")
-            b.put_object("app.zip", work / "app.zip")
-            srcs = [source(big_key), source("app.zip", markers["app"]), source("config.zip", markers["config"], True)]
-            total = sum(b.sizes[k] for k in (big_key, "app.zip", "config.zip"))
-            print(f"several sources: {total} bytes in 3 sources", flush=True)
-            for mode in ("ZIP", "FILES"):
-                meta = {"mode": mode, "size_bytes": total, "site_mib": multi_size, "sources": 3}
-                b.handler(f"multi-{mode.lower()}-{multi_size}mib", meta, mode, srcs)
-                b.reference(f"multi-{mode.lower()}-{multi_size}mib", meta, mode, srcs)
-            b.drop_object(big_key)
+            # 3 (+5): several sources with deploy-time markers; ZIP mode (merged zip), FILES mode
+            if want("multi"):
+                big_key = f"site-{multi_size}mib.zip"
+                if big_key not in b.local:
+                    path = work / big_key
+                    data.big_site_zip(str(path), multi_size * MiB, seed=multi_size)
+                    b.put_object(big_key, path)
+                markers = data.markers_zips(str(work / "config.zip"), str(work / "app.zip"))
+                b.put_object("config.zip", work / "config.zip")
+                b.put_object("app.zip", work / "app.zip")
+                srcs = [source(big_key), source("app.zip", markers["app"]),
+                        source("config.zip", markers["config"], True)]
+                total = sum(b.sizes[k] for k in (big_key, "app.zip", "config.zip"))
+                print(f"several sources: {total} bytes in 3 sources", flush=True)
+                for mode in ("ZIP", "FILES"):
+                    meta = {"mode": mode, "size_bytes": total, "site_mib": multi_size, "sources": 3}
+                    b.handler(f"multi-{mode.lower()}-{multi_size}mib", meta, mode, srcs)
+                    if mode == "ZIP":
+                        b.reference(f"multi-{mode.lower()}-{multi_size}mib", meta, mode, srcs)
+                b.drop_object(big_key)
 
-            # FILES mode, small files, 20 ms per upload request
+            # 2 + 6: FILES mode, small files, 20 ms per upload request
             b.knobs(LATENCY)
             for n in file_counts:
+                wl = f"files-{n}"
+                if not want(wl):
+                    continue
                 key = f"files-{n}.zip"
                 path = work / key
                 first_path = work / f"files-{n}-first{serial_files}.zip" if n == main_files else None
@@ -420,30 +452,36 @@ def main(argv: list[str] | None = None) -> int:
                 b.put_object(key, path)
                 print(f"FILES {n} files ({b.sizes[key]} bytes zipped), latency {LATENCY * 1000:.0f} ms", flush=True)
                 meta = {"mode": "FILES", "size_bytes": b.sizes[key], "files": n, "latency_ms": LATENCY * 1000}
-                b.baseline_files(f"files-{n}", meta, key)
-                b.handler(f"files-{n}", meta, "FILES", [source(key)])
-                b.reference(f"files-{n}", meta, "FILES", [source(key)])
+                b.baseline_files(wl, meta, key)
+                b.handler(wl, meta, "FILES", [source(key)])
+                if n in reference_files:
+                    b.reference(wl, meta, "FILES", [source(key)])
+                if n in (1000, main_files):  # the change proposed in docs/performance.md, prototyped
+                    b.handler(wl, meta, "FILES", [source(key)], proposal=True)
                 if first_path is not None:
                     fkey = first_path.name
                     b.put_object(fkey, first_path)
                     meta1 = {"mode": "FILES", "size_bytes": b.sizes[fkey], "files": serial_files,
                              "latency_ms": LATENCY * 1000}
                     b.handler(f"files-{serial_files}-serial", meta1, "FILES", [source(fkey)], workers=1)
+                    b.handler(f"files-{serial_files}-serial", meta1, "FILES", [source(fkey)], workers=1,
+                              proposal=True)
                     b.baseline_files(f"files-{serial_files}-serial", meta1, fkey, workers=1)
                     b.drop_object(fkey)
                 b.drop_object(key)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
+    assert b is not None
     results["runs"] = b.results
     results["elapsed_s"] = round(time.time() - started, 1)
     results["params"] = {"zip_sizes_mib": zip_sizes, "file_counts": file_counts, "main_files": main_files,
                          "serial_files": serial_files, "multi_mib": multi_size, "latency_ms": LATENCY * 1000,
-                         "workers": WORKERS, "big_sizes_mib": big_sizes}
+                         "workers": WORKERS, "big_sizes_mib": big_sizes, "repeats_at_mib": repeats_at}
     results["targets"] = report.evaluate(results)
     out_dir = BENCH / "results"
     out_dir.mkdir(exist_ok=True)
-    name = stamp.strftime("%Y-%m-%dT%H%M%SZ") + ("-quick" if args.quick else "")
+    name = stamp.strftime("%Y-%m-%dT%H%M%SZ") + ("-quick" if args.quick else "") + ("-partial" if only else "")
     (out_dir / f"{name}.json").write_text(json.dumps(results, indent=1) + "\n")
     print(f"results: bench/results/{name}.json ({results['elapsed_s']} s)", flush=True)
     for t in results["targets"]:

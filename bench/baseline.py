@@ -1,8 +1,9 @@
 """Child process: the raw baselines, through the same two servers as the handler.
 
-kind "zip_stream": CreateDeployment (zip) once, then the timed part: one GetObject of the source
+kind "zip_stream": CreateDeployment (zip), then the stream (`stream_s`): one GetObject of the source
   zip, its body read in 1 MiB pieces and written straight into one PUT to the zipUploadUrl
-  (http.client, Content-Length). Then StartDeployment and wait (reported apart, as `total_s`).
+  (http.client, Content-Length); then StartDeployment and waiting for SUCCEED (polled every 0.1 s).
+  `wall_s` = `total_s` = CreateDeployment .. SUCCEED, the same span as the handler's work.
 kind "files_put": the site's files are read into memory from the local copy of the zip and their
   md5s computed *before* timing (nothing is read from S3); the timed part is CreateDeployment with
   the fileMap, the same PUTs of the same bodies on `workers` threads, StartDeployment and waiting
@@ -36,7 +37,7 @@ def zip_stream(spec):
     stream_s = time.perf_counter() - t0
     start_and_wait(amplify, app, branch, created["jobId"])
     total_s = time.perf_counter() - t0
-    return {"stream_s": stream_s, "wall_s": stream_s, "total_s": total_s, "bytes": size}
+    return {"stream_s": stream_s, "wall_s": total_s, "total_s": total_s, "bytes": size}
 
 
 def files_put(spec):

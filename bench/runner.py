@@ -6,7 +6,8 @@ Imports `amplify_deployment_handler.index` from lambda_dir (crhelper from the en
 `handler(event, context)` with a Lambda-like context, and prints one JSON line on stdout:
   {"import_s", "wall_s", "phases": {...}, "proc_io": {...}, "vm_hwm_kib"}
 `proc_io` is this process's own /proc/self/io, read after the handler returned (write_bytes = bytes
-this process caused to be written to storage). Log lines go to stderr with their epoch time, so the
+this process caused to be written to storage); `opened_for_writing` lists the files it opened for
+writing (an audit hook on the `open` event). Log lines go to stderr with their epoch time, so the
 parent can split the wall time into stages.
 """
 
@@ -55,6 +56,21 @@ class Stages(logging.Handler):
                 self.times[name] = record.created
 
 
+WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
+opened_for_writing = []
+
+
+def audit(event, args):
+    """Every file this process opens for writing (builtins.open, io.open, os.open, tempfile...)."""
+    if event == "open" and len(args) >= 3:
+        path, mode, flags = args[0], args[1], args[2]
+        writes = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
+            isinstance(flags, int) and flags & WRITE_FLAGS
+        )
+        if writes and len(opened_for_writing) < 20:
+            opened_for_writing.append(str(path))
+
+
 def proc_io():
     out = {}
     with open("/proc/self/io") as f:
@@ -74,6 +90,7 @@ def vm_hwm_kib():
 
 def main():
     spec = json.loads(sys.stdin.read())
+    sys.addaudithook(audit)
     sys.path.insert(0, spec["lambda_dir"])
     logging.basicConfig(
         stream=sys.stderr, level=logging.INFO, format="%(created).3f %(levelname)s %(name)s: %(message)s"
@@ -84,10 +101,25 @@ def main():
     import amplify_deployment_handler.index as index  # noqa: E402
 
     import_s = time.perf_counter() - t0
+    if spec.get("proposal"):  # the what-if prototype of docs/performance.md (bench/proposal.py)
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import proposal
+
+        proposal.install()
+    if spec.get("chunk"):  # what-if: the ZIP stream in bigger pieces (bench/proposal.py)
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import proposal
+
+        proposal.install_chunk(int(spec["chunk"]))
     context = Context(spec.get("timeout_s", 900))
     start_epoch = time.time()
     t1 = time.perf_counter()
-    index.handler(spec["event"], context)
+    if os.environ.get("BENCH_PROFILE"):  # investigations only: cProfile of the main thread
+        import cProfile
+
+        cProfile.runctx("index.handler(spec['event'], context)", globals(), locals(), os.environ["BENCH_PROFILE"])
+    else:
+        index.handler(spec["event"], context)
     wall_s = time.perf_counter() - t1
     phases = {k: round(v - start_epoch, 4) for k, v in stages.times.items()}
     print(
@@ -98,6 +130,7 @@ def main():
                 "phases": phases,
                 "proc_io": proc_io(),
                 "vm_hwm_kib": vm_hwm_kib(),
+                "opened_for_writing": opened_for_writing,
             }
         ),
         flush=True,
