@@ -134,15 +134,22 @@ class Bench:
         peak = {"disk": 0}
         wrap = os.environ.get("BENCH_WRAP_HANDLER", "").split() if script == "runner.py" else []
         proc = subprocess.Popen(
-            [*wrap, PY, str(BENCH / script)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, env=env, cwd=str(self.work),
+            [*wrap, PY, str(BENCH / script)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            cwd=str(self.work),
         )
         out: dict[str, bytes] = {}
 
         def read(name: str, stream: Any) -> None:
             out[name] = stream.read()
 
-        readers = [threading.Thread(target=read, args=(n, s)) for n, s in (("out", proc.stdout), ("err", proc.stderr))]
+        readers = [
+            threading.Thread(target=read, args=(n, s))
+            for n, s in (("out", proc.stdout), ("err", proc.stderr))
+        ]
         for t in readers:
             t.start()
         assert proc.stdin is not None
@@ -196,16 +203,27 @@ class Bench:
         row = {"workload": workload, "impl": impl, **meta, **measured}
         self.results.append(row)
         rss, wall = row["peak_rss_mib"], row["wall_s"]
-        print(f"  {workload:<28} {impl:<15} {wall:8.2f} s  {rss:7.1f} MiB  "
-              f"S3 {row['s3_get_bytes'] / MiB:9.1f} MiB  disk {row['disk_write_bytes'] / MiB:8.1f} MiB  "
-              f"cpu {row['cpu_s']:.1f}/{row['s3_server_cpu_s']:.1f}/{row['emulator_cpu_s']:.1f} s", flush=True)
+        print(
+            f"  {workload:<28} {impl:<15} {wall:8.2f} s  {rss:7.1f} MiB  "
+            f"S3 {row['s3_get_bytes'] / MiB:9.1f} MiB  disk {row['disk_write_bytes'] / MiB:8.1f} MiB  "
+            f"cpu {row['cpu_s']:.1f}/{row['s3_server_cpu_s']:.1f}/{row['emulator_cpu_s']:.1f} s",
+            flush=True,
+        )
         return row
 
     def knobs(self, latency: float) -> None:
         self.sb.emulator.set_knobs(latency=latency, job_duration=0.2)
 
-    def handler(self, workload: str, meta: dict, mode: str, sources: list[dict], workers: int = WORKERS,
-                proposal: bool = False, chunk: int = 0) -> dict:
+    def handler(
+        self,
+        workload: str,
+        meta: dict,
+        mode: str,
+        sources: list[dict],
+        workers: int = WORKERS,
+        proposal: bool = False,
+        chunk: int = 0,
+    ) -> dict:
         tmp = self.work / "handler-tmp"
         tmp.mkdir(exist_ok=True)
         stack = "arn:aws:cloudformation:us-east-1:123456789012:stack/bench/" + str(uuid.uuid4())
@@ -227,8 +245,13 @@ class Bench:
                 "Sources": sources,
             },
         }
-        spec = {"lambda_dir": str(ROOT / "lambda"), "event": event, "timeout_s": 900, "proposal": proposal,
-                "chunk": chunk}
+        spec = {
+            "lambda_dir": str(ROOT / "lambda"),
+            "event": event,
+            "timeout_s": 900,
+            "proposal": proposal,
+            "chunk": chunk,
+        }
         env = {
             "AMPLIFY_DEPLOYMENT_TMP_DIR": str(tmp),
             "AMPLIFY_DEPLOYMENT_UPLOAD_WORKERS": str(workers),
@@ -238,7 +261,9 @@ class Bench:
         response = self.rx.response_for(url)
         self.rx.forget(url)
         if response is None or response.status != "SUCCESS":
-            raise RuntimeError(f"handler did not succeed on {workload}: {response}\n{measured['stderr_tail']}")
+            raise RuntimeError(
+                f"handler did not succeed on {workload}: {response}\n{measured['stderr_tail']}"
+            )
         measured["response_data"] = response.data
         impl = "handler" if workers == WORKERS else f"handler_w{workers}"
         impl += "+proposal" if proposal else ""
@@ -246,20 +271,40 @@ class Bench:
         return self._record(workload, impl, meta, measured)
 
     def baseline_zip(self, workload: str, meta: dict, key: str) -> dict:
-        spec = {"kind": "zip_stream", "app_id": self.app_id, "branch": self.branch, "bucket": BUCKET, "key": key}
+        spec = {
+            "kind": "zip_stream",
+            "app_id": self.app_id,
+            "branch": self.branch,
+            "bucket": BUCKET,
+            "key": key,
+        }
         return self._record(workload, "baseline", meta, self._child("baseline.py", spec, {}, None))
 
-    def baseline_files(self, workload: str, meta: dict, key: str, limit: int = 0, workers: int = WORKERS) -> dict:
-        spec = {"kind": "files_put", "app_id": self.app_id, "branch": self.branch,
-                "zip_path": str(self.local[key]), "workers": workers, "limit": limit}
+    def baseline_files(
+        self, workload: str, meta: dict, key: str, limit: int = 0, workers: int = WORKERS
+    ) -> dict:
+        spec = {
+            "kind": "files_put",
+            "app_id": self.app_id,
+            "branch": self.branch,
+            "zip_path": str(self.local[key]),
+            "workers": workers,
+            "limit": limit,
+        }
         impl = "baseline" if workers == WORKERS else f"baseline_w{workers}"
         return self._record(workload, impl, meta, self._child("baseline.py", spec, {}, None))
 
     def reference(self, workload: str, meta: dict, mode: str, sources: list[dict]) -> dict:
         tmp = self.work / "reference-tmp"
         tmp.mkdir(exist_ok=True)
-        spec = {"mode": mode, "sources": sources, "app_id": self.app_id, "branch": self.branch,
-                "tmp_dir": str(tmp), "workers": WORKERS}
+        spec = {
+            "mode": mode,
+            "sources": sources,
+            "app_id": self.app_id,
+            "branch": self.branch,
+            "tmp_dir": str(tmp),
+            "workers": WORKERS,
+        }
         return self._record(workload, "reference", meta, self._child("reference.py", spec, {}, tmp))
 
 
@@ -280,14 +325,19 @@ def cold_start(repeats: int) -> dict:
         "import amplify_deployment_handler.index; print(time.perf_counter()-t)"
     )
     code_first = (
-        f"import sys, time; sys.path.insert(0, {lam!r}); import boto3, amplify_deployment_handler.index as i; "
+        f"import sys, time; sys.path.insert(0, {lam!r}); import boto3, "
+        f"amplify_deployment_handler.index as i; "
         "t=time.perf_counter(); import crhelper; i._get_helper(); print(time.perf_counter()-t)"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update({"AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1", "PYTHONDONTWRITEBYTECODE": "1"})
     times: dict[str, list[float]] = {"boto3": [], "boto3+handler": [], "first_invocation_setup": []}
     for _ in range(repeats):  # interleaved, so drift hits both alike
-        for name, code in (("boto3", code_boto), ("boto3+handler", code_handler), ("first_invocation_setup", code_first)):
+        for name, code in (
+            ("boto3", code_boto),
+            ("boto3+handler", code_handler),
+            ("first_invocation_setup", code_first),
+        ):
             out = subprocess.run([PY, "-I", "-c", code], capture_output=True, text=True, env=env, check=True)
             times[name].append(float(out.stdout.strip()))
     med = {k: statistics.median(v) for k, v in times.items()}
@@ -304,7 +354,8 @@ def asset_size(work: Path) -> dict:
     the two packages' .py files and py.typed), zipped with deflate level 9 (as CDK zips assets)."""
     out = work / "asset"
     code = (
-        f"import sys; sys.path.insert(0, {str(ROOT / 'constructs')!r}); sys.path.insert(1, {str(ROOT / 'lambda')!r});"
+        f"import sys; sys.path.insert(0, {str(ROOT / 'constructs')!r}); sys.path.insert(1, "
+        f"{str(ROOT / 'lambda')!r});"
         f"from amplify_deployment.bundling import bundle_into; bundle_into({str(out)!r})"
     )
     how = "constructs/amplify_deployment/bundling.py bundle_into()"
@@ -314,10 +365,16 @@ def asset_size(work: Path) -> dict:
         how = "copy of bundling.py's rule (bundle_into not importable)"
         import crhelper  # noqa: F401
 
-        for name, src in (("amplify_deployment_handler", ROOT / "lambda" / "amplify_deployment_handler"),
-                          ("crhelper", Path(sys.modules["crhelper"].__file__).parent)):
+        for name, src in (
+            ("amplify_deployment_handler", ROOT / "lambda" / "amplify_deployment_handler"),
+            ("crhelper", Path(sys.modules["crhelper"].__file__).parent),
+        ):
             for p in sorted(src.rglob("*")):
-                if p.is_file() and "__pycache__" not in p.parts and (p.suffix == ".py" or p.name == "py.typed"):
+                if (
+                    p.is_file()
+                    and "__pycache__" not in p.parts
+                    and (p.suffix == ".py" or p.name == "py.typed")
+                ):
                     t = out / name / p.relative_to(src)
                     t.parent.mkdir(parents=True, exist_ok=True)
                     shutil.copyfile(p, t)
@@ -326,8 +383,12 @@ def asset_size(work: Path) -> dict:
         for p in sorted(out.rglob("*")):
             if p.is_file():
                 zf.write(p, p.relative_to(out).as_posix())
-    return {"zipped_bytes": zpath.stat().st_size, "unzipped_bytes": dir_size(out),
-            "files": sum(1 for p in out.rglob("*") if p.is_file()), "how": how}
+    return {
+        "zipped_bytes": zpath.stat().st_size,
+        "unzipped_bytes": dir_size(out),
+        "files": sum(1 for p in out.rglob("*") if p.is_file()),
+        "how": how,
+    }
 
 
 def machine() -> dict:
@@ -343,21 +404,31 @@ def machine() -> dict:
     import boto3
     import moto
 
-    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(mem / (1 << 30), 1),
-            "python": platform.python_version(), "kernel": platform.release(),
-            "boto3": boto3.__version__, "moto": moto.__version__}
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gib": round(mem / (1 << 30), 1),
+        "python": platform.python_version(),
+        "kernel": platform.release(),
+        "boto3": boto3.__version__,
+        "moto": moto.__version__,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="small sizes only (a smoke test, ~1 min)")
-    ap.add_argument("--only", default="", help="comma-separated prefixes of the workloads to run "
-                    "(e.g. zip-1024,files-5000,cold); for investigations, implies --no-report")
+    ap.add_argument("--quick", action="store_true", help="a ~1 min smoke test, small sizes")
+    ap.add_argument(
+        "--only",
+        default="",
+        help="comma-separated prefixes of the workloads to run "
+        "(e.g. zip-1024,files-5000,cold); for investigations, implies --no-report",
+    )
     ap.add_argument("--no-report", action="store_true", help="do not rewrite bench/README.md and docs/bench/")
     ap.add_argument("--work-dir", default=None, help="where sites and temp folders go (default: /var/tmp)")
     args = ap.parse_args(argv)
     only = [p for p in args.only.split(",") if p]
-    if only:
+    if only or args.quick:  # investigations and smoke tests never replace the recorded run
         args.no_report = True
 
     def want(name: str) -> bool:
@@ -373,13 +444,16 @@ def main(argv: list[str] | None = None) -> int:
     reference_files = {n for n in file_counts if n <= main_files}
 
     started = time.time()
-    stamp = dt.datetime.now(dt.timezone.utc)
+    stamp = dt.datetime.now(dt.UTC)
     from amplify_sandbox import AmplifyEmulator
     from amplify_sandbox.driver.receiver import ResponseReceiver
 
     work = Path(tempfile.mkdtemp(prefix="amplify-bench-", dir=args.work_dir or "/var/tmp"))
-    results: dict[str, Any] = {"date": stamp.isoformat(timespec="seconds"), "command": "bash bench/run"
-                               + (" --quick" if args.quick else ""), "machine": machine()}
+    results: dict[str, Any] = {
+        "date": stamp.isoformat(timespec="seconds"),
+        "command": "bash bench/run" + (" --quick" if args.quick else ""),
+        "machine": machine(),
+    }
     b: Bench | None = None
     try:
         with AmplifyEmulator() as emulator, s3patch.S3Process() as s3, ResponseReceiver(work / "tls") as rx:
@@ -391,8 +465,11 @@ def main(argv: list[str] | None = None) -> int:
                 print("cold start and asset size", flush=True)
                 results["cold_start"] = cold_start(3 if args.quick else 5)
                 results["asset"] = asset_size(work)
-                print(f"  import extra {results['cold_start']['handler_import_extra_ms']} ms, "
-                      f"asset {results['asset']['zipped_bytes']} bytes zipped", flush=True)
+                print(
+                    f"  import extra {results['cold_start']['handler_import_extra_ms']} ms, "
+                    f"asset {results['asset']['zipped_bytes']} bytes zipped",
+                    flush=True,
+                )
 
             # 1 + 6: ZIP mode, one source, by size (the stream at `repeats_at` is short: 3 runs, median)
             b.knobs(0.0)
@@ -404,9 +481,18 @@ def main(argv: list[str] | None = None) -> int:
                     t = time.perf_counter()
                     n = data.big_site_zip(str(path), mib * MiB, seed=mib)
                     b.put_object(key, path)
-                    print(f"ZIP {mib} MiB ({n} files, {b.sizes[key]} bytes; made in {time.perf_counter() - t:.1f} s)",
-                          flush=True)
-                    meta = {"mode": "ZIP", "size_bytes": b.sizes[key], "site_mib": mib, "files": n, "sources": 1}
+                    print(
+                        f"ZIP {mib} MiB ({n} files, {b.sizes[key]} bytes; made in "
+                        f"{time.perf_counter() - t:.1f} s)",
+                        flush=True,
+                    )
+                    meta = {
+                        "mode": "ZIP",
+                        "size_bytes": b.sizes[key],
+                        "site_mib": mib,
+                        "files": n,
+                        "sources": 1,
+                    }
                     for i in range(3 if mib == repeats_at else 1):
                         m = dict(meta, repeat=i)
                         b.baseline_zip(wl, m, key)
@@ -414,7 +500,7 @@ def main(argv: list[str] | None = None) -> int:
                         if mib == repeats_at:  # what-if: 1 MiB pieces instead of 256 KiB
                             b.handler(wl, m, "ZIP", [source(key)], chunk=1 << 20)
                     b.reference(wl, meta, "ZIP", [source(key)])
-                    if mib != multi_size or not want(f"multi"):
+                    if mib != multi_size or not want("multi"):
                         b.drop_object(key)
 
             # 3 (+5): several sources with deploy-time markers; ZIP mode (merged zip), FILES mode
@@ -427,8 +513,11 @@ def main(argv: list[str] | None = None) -> int:
                 markers = data.markers_zips(str(work / "config.zip"), str(work / "app.zip"))
                 b.put_object("config.zip", work / "config.zip")
                 b.put_object("app.zip", work / "app.zip")
-                srcs = [source(big_key), source("app.zip", markers["app"]),
-                        source("config.zip", markers["config"], True)]
+                srcs = [
+                    source(big_key),
+                    source("app.zip", markers["app"]),
+                    source("config.zip", markers["config"], True),
+                ]
                 total = sum(b.sizes[k] for k in (big_key, "app.zip", "config.zip"))
                 print(f"several sources: {total} bytes in 3 sources", flush=True)
                 for mode in ("ZIP", "FILES"):
@@ -447,10 +536,18 @@ def main(argv: list[str] | None = None) -> int:
                 key = f"files-{n}.zip"
                 path = work / key
                 first_path = work / f"files-{n}-first{serial_files}.zip" if n == main_files else None
-                data.small_files_zip(str(path), n, seed=n, first_path=str(first_path) if first_path else None,
-                                     first=serial_files)
+                data.small_files_zip(
+                    str(path),
+                    n,
+                    seed=n,
+                    first_path=str(first_path) if first_path else None,
+                    first=serial_files,
+                )
                 b.put_object(key, path)
-                print(f"FILES {n} files ({b.sizes[key]} bytes zipped), latency {LATENCY * 1000:.0f} ms", flush=True)
+                print(
+                    f"FILES {n} files ({b.sizes[key]} bytes zipped), latency {LATENCY * 1000:.0f} ms",
+                    flush=True,
+                )
                 meta = {"mode": "FILES", "size_bytes": b.sizes[key], "files": n, "latency_ms": LATENCY * 1000}
                 b.baseline_files(wl, meta, key)
                 b.handler(wl, meta, "FILES", [source(key)])
@@ -461,11 +558,21 @@ def main(argv: list[str] | None = None) -> int:
                 if first_path is not None:
                     fkey = first_path.name
                     b.put_object(fkey, first_path)
-                    meta1 = {"mode": "FILES", "size_bytes": b.sizes[fkey], "files": serial_files,
-                             "latency_ms": LATENCY * 1000}
+                    meta1 = {
+                        "mode": "FILES",
+                        "size_bytes": b.sizes[fkey],
+                        "files": serial_files,
+                        "latency_ms": LATENCY * 1000,
+                    }
                     b.handler(f"files-{serial_files}-serial", meta1, "FILES", [source(fkey)], workers=1)
-                    b.handler(f"files-{serial_files}-serial", meta1, "FILES", [source(fkey)], workers=1,
-                              proposal=True)
+                    b.handler(
+                        f"files-{serial_files}-serial",
+                        meta1,
+                        "FILES",
+                        [source(fkey)],
+                        workers=1,
+                        proposal=True,
+                    )
                     b.baseline_files(f"files-{serial_files}-serial", meta1, fkey, workers=1)
                     b.drop_object(fkey)
                 b.drop_object(key)
@@ -475,13 +582,23 @@ def main(argv: list[str] | None = None) -> int:
     assert b is not None
     results["runs"] = b.results
     results["elapsed_s"] = round(time.time() - started, 1)
-    results["params"] = {"zip_sizes_mib": zip_sizes, "file_counts": file_counts, "main_files": main_files,
-                         "serial_files": serial_files, "multi_mib": multi_size, "latency_ms": LATENCY * 1000,
-                         "workers": WORKERS, "big_sizes_mib": big_sizes, "repeats_at_mib": repeats_at}
+    results["params"] = {
+        "zip_sizes_mib": zip_sizes,
+        "file_counts": file_counts,
+        "main_files": main_files,
+        "serial_files": serial_files,
+        "multi_mib": multi_size,
+        "latency_ms": LATENCY * 1000,
+        "workers": WORKERS,
+        "big_sizes_mib": big_sizes,
+        "repeats_at_mib": repeats_at,
+    }
     results["targets"] = report.evaluate(results)
     out_dir = BENCH / "results"
     out_dir.mkdir(exist_ok=True)
-    name = stamp.strftime("%Y-%m-%dT%H%M%SZ") + ("-quick" if args.quick else "") + ("-partial" if only else "")
+    name = (
+        stamp.strftime("%Y-%m-%dT%H%M%SZ") + ("-quick" if args.quick else "") + ("-partial" if only else "")
+    )
     (out_dir / f"{name}.json").write_text(json.dumps(results, indent=1) + "\n")
     print(f"results: bench/results/{name}.json ({results['elapsed_s']} s)", flush=True)
     for t in results["targets"]:

@@ -48,7 +48,9 @@ def put(url, body, length):
         conns = _local.conns = {}
     conn = conns.get(key)
     if conn is None:
-        conn = conns[key] = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120, blocksize=1 << 20)
+        conn = conns[key] = http.client.HTTPConnection(
+            parts.hostname, parts.port, timeout=120, blocksize=1 << 20
+        )
     conn.request("PUT", target, body=body, headers={"Content-Length": str(length)})
     resp = conn.getresponse()
     data = resp.read()

@@ -82,10 +82,17 @@ def markers_zips(config_path: str, app_path: str, n_app_files: int = 200, seed: 
             size = rng.randint(8 * 1024, 64 * 1024)
             off = rng.randrange(0, len(text) - size)
             mid = size // 2
-            body = text[off : off + mid] + (b"<<marker:0xbaba:0>>" if i % 4 == 0 else b"") + text[off + mid : off + size]
+            body = (
+                text[off : off + mid]
+                + (b"<<marker:0xbaba:0>>" if i % 4 == 0 else b"")
+                + text[off + mid : off + size]
+            )
             zf.writestr(_info(f"app/chunk-{i:04d}.js", zipfile.ZIP_DEFLATED), body)
     return {
-        "config": {"<<marker:0xbaba:0>>": "https://api.example.com/prod", "<<marker:0xbaba:1>>": 'us-east-1_"bench"'},
+        "config": {
+            "<<marker:0xbaba:0>>": "https://api.example.com/prod",
+            "<<marker:0xbaba:1>>": 'us-east-1_"bench"',
+        },
         "app": {"<<marker:0xbaba:0>>": "https://api.example.com/prod"},
     }
 

@@ -43,7 +43,9 @@ def install() -> None:
 
     def _span_end(e: Any) -> int:
         i = e.info
-        return i.header_offset + 30 + len(i.orig_filename.encode("utf-8")) + len(i.extra) + 512 + i.compress_size
+        return (
+            i.header_offset + 30 + len(i.orig_filename.encode("utf-8")) + len(i.extra) + 512 + i.compress_size
+        )
 
     def _md5_all(s3: Any, sources: Any, entries: Any, workers: int, deadline: Any) -> dict:
         out: dict[str, tuple[str, int]] = {}
@@ -94,14 +96,18 @@ def install() -> None:
                     return
                 i = e.info
                 off = i.header_offset - start
-                hlen = s3io._local_header_len(buf[off : off + 30 + 4096], s3io.s3_label(src.bucket, src.key), i.filename)
+                hlen = s3io._local_header_len(
+                    buf[off : off + 30 + 4096], s3io.s3_label(src.bucket, src.key), i.filename
+                )
                 raw = buf[off + hlen : off + hlen + i.compress_size]
                 if len(raw) != i.compress_size:
                     hash_stream(e, abort)
                     continue
                 data = zlib.decompress(raw, -15) if i.compress_type == zipfile.ZIP_DEFLATED else raw
                 if len(data) != i.file_size or zlib.crc32(data) != i.CRC:
-                    raise s3io.SourceError(f"source {s3io.s3_label(src.bucket, src.key)}: {i.filename!r:.60} is corrupt")
+                    raise s3io.SourceError(
+                        f"source {s3io.s3_label(src.bucket, src.key)}: {i.filename!r:.60} is corrupt"
+                    )
                 data = substitute_bytes(data, src.markers)
                 out[e.path] = (hashlib.md5(data, usedforsecurity=False).hexdigest(), len(data))
                 with lock:

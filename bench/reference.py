@@ -69,6 +69,7 @@ def main():
         size = os.path.getsize(archive)
         put(created["zipUploadUrl"], file_pieces(archive), size)
     else:
+
         def md5(item):
             h = hashlib.md5()
             for chunk in file_pieces(item[1]):

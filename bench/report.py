@@ -41,48 +41,108 @@ def evaluate(results: dict) -> list[dict]:
         b = _run(results, f"zip-{mib}mib", "baseline", lambda r: r["child"]["stream_s"])
         if not h or not b:
             continue
-        n_runs = sum(1 for r in results["runs"] if r["workload"] == f"zip-{mib}mib" and r["impl"] == "handler")
+        n_runs = sum(
+            1 for r in results["runs"] if r["workload"] == f"zip-{mib}mib" and r["impl"] == "handler"
+        )
         label = f"{mib} MiB" if mib < 1024 else f"{mib // 1024} GiB"
         up = _stage(h)
         ratio = b["child"]["stream_s"] / up if up > 0 else 0.0
         e2e = b["child"]["total_s"] / h["wall_s"]
-        out.append(_t(f"1. ZIP {label}: throughput vs raw stream", f"{ratio:.0%}", ">= 80%", ratio >= 0.8,
-                      f"S3->URL stream: handler {up:.2f} s ({h['size_bytes'] / MiB / up:.0f} MiB/s), raw "
-                      f"{b['child']['stream_s']:.2f} s; end to end (create..job SUCCEED): handler "
-                      f"{h['wall_s']:.2f} s, raw {b['child']['total_s']:.2f} s ({e2e:.0%})"
-                      + (f"; medians of {n_runs} runs each" if n_runs > 1 else "")))
+        out.append(
+            _t(
+                f"1. ZIP {label}: throughput vs raw stream",
+                f"{ratio:.0%}",
+                ">= 80%",
+                ratio >= 0.8,
+                f"S3->URL stream: handler {up:.2f} s ({h['size_bytes'] / MiB / up:.0f} MiB/s), raw "
+                f"{b['child']['stream_s']:.2f} s; end to end (create..job SUCCEED): handler "
+                f"{h['wall_s']:.2f} s, raw {b['child']['total_s']:.2f} s ({e2e:.0%})"
+                + (f"; medians of {n_runs} runs each" if n_runs > 1 else ""),
+            )
+        )
         s3r = h["s3_get_bytes"] / h["size_bytes"]
-        out.append(_t(f"1. ZIP {label}: bytes read from S3 / asset", f"{s3r:.5f}", "<= 1.01", s3r <= 1.01,
-                      f"{h['s3_get_bytes']} bytes in {h['s3_get_requests']} GETs"))
+        out.append(
+            _t(
+                f"1. ZIP {label}: bytes read from S3 / asset",
+                f"{s3r:.5f}",
+                "<= 1.01",
+                s3r <= 1.01,
+                f"{h['s3_get_bytes']} bytes in {h['s3_get_requests']} GETs",
+            )
+        )
         opened = h["child"].get("opened_for_writing", [])
-        out.append(_t(f"1. ZIP {label}: bytes written to disk", f"{h['disk_write_bytes']} B, {len(opened)} files",
-                      "0", not opened and h["disk_peak_bytes"] == 0 and h["disk_write_bytes"] <= 4096,
-                      "files opened for writing (audit hook): " + (", ".join(opened) or "none")
-                      + ("; the page in write_bytes is kernel inode metadata (atime, relatime), not data: "
-                         "see README" if 0 < h["disk_write_bytes"] <= 4096 else "")))
+        out.append(
+            _t(
+                f"1. ZIP {label}: bytes written to disk",
+                f"{h['disk_write_bytes']} B, {len(opened)} files",
+                "0",
+                not opened and h["disk_peak_bytes"] == 0 and h["disk_write_bytes"] <= 4096,
+                "files opened for writing (audit hook): "
+                + (", ".join(opened) or "none")
+                + (
+                    "; the page in write_bytes is kernel inode metadata (atime, relatime), not data: "
+                    "see README"
+                    if 0 < h["disk_write_bytes"] <= 4096
+                    else ""
+                ),
+            )
+        )
     hs = [_run(results, f"zip-{m}mib", "handler") for m in p["big_sizes_mib"]]
     if len(hs) == 2 and all(hs):
         small, big = hs
-        out.append(_t("1. ZIP 1 GiB: peak RSS", f"{big['peak_rss_mib']:.1f} MiB", "<= 100 MiB",
-                      big["peak_rss_mib"] <= 100))
+        out.append(
+            _t(
+                "1. ZIP 1 GiB: peak RSS",
+                f"{big['peak_rss_mib']:.1f} MiB",
+                "<= 100 MiB",
+                big["peak_rss_mib"] <= 100,
+            )
+        )
         flat = big["peak_rss_mib"] / small["peak_rss_mib"]
-        out.append(_t("1. ZIP peak RSS 1 GiB / 100 MiB", f"{flat:.3f}", "<= 1.15", flat <= 1.15,
-                      f"{small['peak_rss_mib']:.1f} -> {big['peak_rss_mib']:.1f} MiB"))
+        out.append(
+            _t(
+                "1. ZIP peak RSS 1 GiB / 100 MiB",
+                f"{flat:.3f}",
+                "<= 1.15",
+                flat <= 1.15,
+                f"{small['peak_rss_mib']:.1f} -> {big['peak_rss_mib']:.1f} MiB",
+            )
+        )
     # 2. FILES mode
     n, ns = p["main_files"], p["serial_files"]
     h, b = _run(results, f"files-{n}", "handler"), _run(results, f"files-{n}", "baseline")
     s = _run(results, f"files-{ns}-serial", "handler_w1")
     if h and b:
         ratio = h["wall_s"] / b["wall_s"]
-        out.append(_t(f"2. FILES {n} files @{p['latency_ms']:.0f} ms: wall / raw PUT client", f"{ratio:.2f}x",
-                      "<= 1.5x", ratio <= 1.5, f"handler {h['wall_s']:.2f} s, raw client {b['wall_s']:.2f} s "
-                      f"(its PUTs alone {b['child'].get('puts_s', 0):.2f} s)"))
-        out.append(_t(f"2. FILES {n} files: peak RSS", f"{h['peak_rss_mib']:.1f} MiB", "<= 150 MiB",
-                      h["peak_rss_mib"] <= 150))
+        out.append(
+            _t(
+                f"2. FILES {n} files @{p['latency_ms']:.0f} ms: wall / raw PUT client",
+                f"{ratio:.2f}x",
+                "<= 1.5x",
+                ratio <= 1.5,
+                f"handler {h['wall_s']:.2f} s, raw client {b['wall_s']:.2f} s "
+                f"(its PUTs alone {b['child'].get('puts_s', 0):.2f} s)",
+            )
+        )
+        out.append(
+            _t(
+                f"2. FILES {n} files: peak RSS",
+                f"{h['peak_rss_mib']:.1f} MiB",
+                "<= 150 MiB",
+                h["peak_rss_mib"] <= 150,
+            )
+        )
     if h and s:
         speed = (n / h["wall_s"]) / (ns / s["wall_s"])
-        out.append(_t(f"2. FILES: files/s, {p['workers']} workers vs one at a time ({ns} files)", f"{speed:.1f}x",
-                      ">= 15x", speed >= 15, f"{n / h['wall_s']:.0f} vs {ns / s['wall_s']:.1f} files/s"))
+        out.append(
+            _t(
+                f"2. FILES: files/s, {p['workers']} workers vs one at a time ({ns} files)",
+                f"{speed:.1f}x",
+                ">= 15x",
+                speed >= 15,
+                f"{n / h['wall_s']:.0f} vs {ns / s['wall_s']:.1f} files/s",
+            )
+        )
     # 3. several sources with markers
     for mode in ("zip", "files"):
         h = _run(results, f"multi-{mode}-{p['multi_mib']}mib", "handler")
@@ -90,20 +150,44 @@ def evaluate(results: dict) -> list[dict]:
             continue
         site = int(h["response_data"].get("ByteCount", 0))
         disk = max(h["disk_write_bytes"], h["disk_peak_bytes"])
-        out.append(_t(f"3. several sources + markers, {mode.upper()}: peak RSS", f"{h['peak_rss_mib']:.1f} MiB",
-                      "<= 150 MiB", h["peak_rss_mib"] <= 150))
-        out.append(_t(f"3. several sources + markers, {mode.upper()}: disk / site size", f"{disk / site:.4f}",
-                      "<= 1 (documented)", disk <= site,
-                      f"{disk} bytes written (peak in temp dir {h['disk_peak_bytes']}), site {site} bytes"))
+        out.append(
+            _t(
+                f"3. several sources + markers, {mode.upper()}: peak RSS",
+                f"{h['peak_rss_mib']:.1f} MiB",
+                "<= 150 MiB",
+                h["peak_rss_mib"] <= 150,
+            )
+        )
+        out.append(
+            _t(
+                f"3. several sources + markers, {mode.upper()}: disk / site size",
+                f"{disk / site:.4f}",
+                "<= 1 (documented)",
+                disk <= site,
+                f"{disk} bytes written (peak in temp dir {h['disk_peak_bytes']}), site {site} bytes",
+            )
+        )
     # 4. cold start
     cs, asset = results.get("cold_start"), results.get("asset")
     if cs:
-        out.append(_t("4. import handler: extra over `import boto3`", f"{cs['handler_import_extra_ms']} ms",
-                      "<= 100 ms", cs["handler_import_extra_ms"] <= 100,
-                      f"medians of {cs['repeats']}: boto3 {cs['median_s']['boto3'] * 1000:.0f} ms"))
+        out.append(
+            _t(
+                "4. import handler: extra over `import boto3`",
+                f"{cs['handler_import_extra_ms']} ms",
+                "<= 100 ms",
+                cs["handler_import_extra_ms"] <= 100,
+                f"medians of {cs['repeats']}: boto3 {cs['median_s']['boto3'] * 1000:.0f} ms",
+            )
+        )
     if asset:
-        out.append(_t("4. Lambda code asset, zipped", f"{asset['zipped_bytes'] / 1024:.1f} KiB", "<= 200 KiB",
-                      asset["zipped_bytes"] <= 200 * 1024))
+        out.append(
+            _t(
+                "4. Lambda code asset, zipped",
+                f"{asset['zipped_bytes'] / 1024:.1f} KiB",
+                "<= 200 KiB",
+                asset["zipped_bytes"] <= 200 * 1024,
+            )
+        )
     return out
 
 
@@ -114,32 +198,45 @@ def findings(results: dict) -> list[str]:
     out = []
     b, b1 = _run(results, f"files-{n}", "baseline"), _run(results, f"files-{ns}-serial", "baseline_w1")
     if b and b1:
-        out.append(f"The raw PUT client itself reaches {(n / b['wall_s']) / (ns / b1['wall_s']):.1f}x with "
-                   f"{p['workers']} threads over one ({n / b['wall_s']:.0f} vs {ns / b1['wall_s']:.1f} files/s): "
-                   "on this machine the emulator's per-upload service time bounds the speed-up, whatever the client.")
-    for wl in (f"files-1000", f"files-{n}"):
+        out.append(
+            f"The raw PUT client itself reaches {(n / b['wall_s']) / (ns / b1['wall_s']):.1f}x with "
+            f"{p['workers']} threads over one ({n / b['wall_s']:.0f} vs {ns / b1['wall_s']:.1f} files/s): "
+            "on this machine the emulator's per-upload service time bounds the speed-up, whatever the client."
+        )
+    for wl in ("files-1000", f"files-{n}"):
         h, hp, bb = (_run(results, wl, i) for i in ("handler", "handler+proposal", "baseline"))
         if h and hp and bb:
-            out.append(f"{wl}: the FILES-mode change proposed in docs/performance.md (prototype bench/proposal.py) "
-                       f"takes {h['wall_s']:.2f} s -> {hp['wall_s']:.2f} s ({hp['wall_s'] / bb['wall_s']:.2f}x the raw "
-                       f"client, was {h['wall_s'] / bb['wall_s']:.2f}x); S3 GETs {h['s3_get_requests']} -> "
-                       f"{hp['s3_get_requests']}; handler CPU {h['cpu_s']:.1f} -> {hp['cpu_s']:.1f} s; S3 server CPU "
-                       f"{h['s3_server_cpu_s']:.1f} -> {hp['s3_server_cpu_s']:.1f} s; peak RSS "
-                       f"{h['peak_rss_mib']:.0f} -> {hp['peak_rss_mib']:.0f} MiB.")
-    h, s = _run(results, f"files-{n}", "handler+proposal"), _run(results, f"files-{ns}-serial", "handler_w1+proposal")
+            out.append(
+                f"{wl}: the FILES-mode change proposed in docs/performance.md (prototype bench/proposal.py) "
+                f"takes {h['wall_s']:.2f} s -> {hp['wall_s']:.2f} s "
+                f"({hp['wall_s'] / bb['wall_s']:.2f}x the raw "
+                f"client, was {h['wall_s'] / bb['wall_s']:.2f}x); S3 GETs {h['s3_get_requests']} -> "
+                f"{hp['s3_get_requests']}; handler CPU {h['cpu_s']:.1f} -> {hp['cpu_s']:.1f} s; S3 "
+                f"server CPU "
+                f"{h['s3_server_cpu_s']:.1f} -> {hp['s3_server_cpu_s']:.1f} s; peak RSS "
+                f"{h['peak_rss_mib']:.0f} -> {hp['peak_rss_mib']:.0f} MiB."
+            )
+    h, s = (
+        _run(results, f"files-{n}", "handler+proposal"),
+        _run(results, f"files-{ns}-serial", "handler_w1+proposal"),
+    )
     if h and s:
-        out.append(f"With that change, files/s with {p['workers']} workers vs one at a time would be "
-                   f"{(n / h['wall_s']) / (ns / s['wall_s']):.1f}x ({n / h['wall_s']:.0f} vs {ns / s['wall_s']:.1f} "
-                   f"files/s; one at a time {s['wall_s']:.2f} s for {ns} files).")
+        out.append(
+            f"With that change, files/s with {p['workers']} workers vs one at a time would be "
+            f"{(n / h['wall_s']) / (ns / s['wall_s']):.1f}x ({n / h['wall_s']:.0f} vs {ns / s['wall_s']:.1f} "
+            f"files/s; one at a time {s['wall_s']:.2f} s for {ns} files)."
+        )
     m = p.get("repeats_at_mib")
     h = _run(results, f"zip-{m}mib", "handler", _stage)
     hc = _run(results, f"zip-{m}mib", "handler+chunk1024k", _stage)
     b = _run(results, f"zip-{m}mib", "baseline", lambda r: r["child"]["stream_s"])
     if h and hc and b:
-        out.append(f"zip-{m}mib: the S3->URL stream takes {_stage(h):.3f} s in 256 KiB pieces (today) and "
-                   f"{_stage(hc):.3f} s in 1 MiB pieces (what-if, bench/proposal.py install_chunk), raw stream "
-                   f"{b['child']['stream_s']:.3f} s (medians); peak RSS {h['peak_rss_mib']:.0f} vs "
-                   f"{hc['peak_rss_mib']:.0f} MiB.")
+        out.append(
+            f"zip-{m}mib: the S3->URL stream takes {_stage(h):.3f} s in 256 KiB pieces (today) and "
+            f"{_stage(hc):.3f} s in 1 MiB pieces (what-if, bench/proposal.py install_chunk), raw stream "
+            f"{b['child']['stream_s']:.3f} s (medians); peak RSS {h['peak_rss_mib']:.0f} vs "
+            f"{hc['peak_rss_mib']:.0f} MiB."
+        )
     return out
 
 
@@ -157,7 +254,8 @@ def table(results: dict) -> str:
     m = results["machine"]
     lines = [
         f"Run of {results['date']}: `{results['command']}` on {m['cores']} cores ({m['cpu']}), "
-        f"{m['memory_gib']} GiB, Linux {m['kernel']}, Python {m['python']}, boto3 {m['boto3']}, moto {m['moto']}; "
+        f"{m['memory_gib']} GiB, Linux {m['kernel']}, Python {m['python']}, boto3 {m['boto3']}, "
+        f"moto {m['moto']}; "
         f"the whole command took {results['elapsed_s'] / 60:.1f} min.",
         "",
         "### Targets",
@@ -166,7 +264,10 @@ def table(results: dict) -> str:
         "| --- | --- | --- | --- | --- |",
     ]
     for t in results["targets"]:
-        lines.append(f"| {t['target']} | {t['value']} | {t['limit']} | {'yes' if t['ok'] else '**NO**'} | {t['note']} |")
+        lines.append(
+            f"| {t['target']} | {t['value']} | {t['limit']} | {'yes' if t['ok'] else '**NO**'} | "
+            f"{t['note']} |"
+        )
     facts = findings(results)
     if facts:
         lines += ["", "### Findings", ""] + [f"- {f}" for f in facts]
@@ -177,7 +278,8 @@ def table(results: dict) -> str:
         "handler = this project's Lambda handler; baseline = the raw minimal client; reference = the common "
         "approach (download, extract, upload); handler_w1 = the handler with one upload worker.",
         "",
-        "| workload | impl | site | files | wall | peak RSS | read from S3 (GETs) | written to disk | peak temp dir "
+        "| workload | impl | site | files | wall | peak RSS | read from S3 (GETs) | written to disk "
+        "| peak temp dir "
         "| CPU: process / S3 server / emulator |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
@@ -185,18 +287,23 @@ def table(results: dict) -> str:
         lines.append(
             f"| {r['workload']} | {r['impl']} | {_fmt_size(r['size_bytes'])} | {r.get('files', '')} | "
             f"{r['wall_s']:.2f} s | {r['peak_rss_mib']:.0f} MiB | {_fmt_size(r['s3_get_bytes'])} "
-            f"({r['s3_get_requests']}) | {_fmt_size(r['disk_write_bytes'])} | {_fmt_size(r['disk_peak_bytes'])} | "
+            f"({r['s3_get_requests']}) | {_fmt_size(r['disk_write_bytes'])} | "
+            f"{_fmt_size(r['disk_peak_bytes'])} | "
             f"{r['cpu_s']:.1f} / {r['s3_server_cpu_s']:.1f} / {r['emulator_cpu_s']:.1f} s |"
         )
     cs = results.get("cold_start")
     if cs:
         med = cs["median_s"]
-        lines += ["", f"Cold start (medians of {cs['repeats']} fresh interpreters): `import boto3` "
-                  f"{med['boto3'] * 1000:.0f} ms; `import boto3` + the handler module {med['boto3+handler'] * 1000:.0f} ms; "
-                  f"first invocation's setup (import crhelper + CfnResource, 3 boto3 clients) "
-                  f"{med['first_invocation_setup'] * 1000:.0f} ms. Asset: {results['asset']['files']} files, "
-                  f"{_fmt_size(results['asset']['unzipped_bytes'])} unzipped, "
-                  f"{_fmt_size(results['asset']['zipped_bytes'])} zipped ({results['asset']['how']})."]
+        lines += [
+            "",
+            f"Cold start (medians of {cs['repeats']} fresh interpreters): `import boto3` "
+            f"{med['boto3'] * 1000:.0f} ms; `import boto3` + the handler module "
+            f"{med['boto3+handler'] * 1000:.0f} ms; "
+            f"first invocation's setup (import crhelper + CfnResource, 3 boto3 clients) "
+            f"{med['first_invocation_setup'] * 1000:.0f} ms. Asset: {results['asset']['files']} files, "
+            f"{_fmt_size(results['asset']['unzipped_bytes'])} unzipped, "
+            f"{_fmt_size(results['asset']['zipped_bytes'])} zipped ({results['asset']['how']}).",
+        ]
     return "\n".join(lines)
 
 
@@ -215,10 +322,20 @@ def plots(results: dict) -> list[str]:
     p = results["params"]
     styles = {"handler": "o-", "baseline": "s--", "reference": "^:", "handler+proposal": "d-."}
     for name, xs, wl, xlabel, title in (
-        ("size-scaling.png", p["zip_sizes_mib"], "zip-{}mib", "site size (MiB), ZIP mode, one source",
-         "ZIP mode: time and peak memory vs site size"),
-        ("files-scaling.png", p["file_counts"], "files-{}", f"files, FILES mode, {p['latency_ms']:.0f} ms per upload",
-         "FILES mode: time and peak memory vs file count"),
+        (
+            "size-scaling.png",
+            p["zip_sizes_mib"],
+            "zip-{}mib",
+            "site size (MiB), ZIP mode, one source",
+            "ZIP mode: time and peak memory vs site size",
+        ),
+        (
+            "files-scaling.png",
+            p["file_counts"],
+            "files-{}",
+            f"files, FILES mode, {p['latency_ms']:.0f} ms per upload",
+            "FILES mode: time and peak memory vs file count",
+        ),
     ):
         fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
         for impl, style in styles.items():
@@ -248,11 +365,17 @@ def write(results: dict, json_path: str) -> None:
     readme = ROOT / "bench" / "README.md"
     body = table(results) + f"\n\nRaw results: [{json_path}]({json_path.removeprefix('bench/')})."
     if made:
-        body += " Plots: " + ", ".join(f"[{m}](../{m})" for m in made) + "\n\n" + "\n".join(
-            f"![{Path(m).stem}](../{m})" for m in made)
+        body += (
+            " Plots: "
+            + ", ".join(f"[{m}](../{m})" for m in made)
+            + "\n\n"
+            + "\n".join(f"![{Path(m).stem}](../{m})" for m in made)
+        )
     block = f"{START}\n{body}\n{END}"
     if readme.exists() and START in readme.read_text():
-        text = re.sub(re.escape(START) + r".*?" + re.escape(END), lambda _: block, readme.read_text(), flags=re.S)
+        text = re.sub(
+            re.escape(START) + r".*?" + re.escape(END), lambda _: block, readme.read_text(), flags=re.S
+        )
     else:
         text = "# Benchmarks\n\n" + block + "\n"
     readme.write_text(text)

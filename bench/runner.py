@@ -117,7 +117,9 @@ def main():
     if os.environ.get("BENCH_PROFILE"):  # investigations only: cProfile of the main thread
         import cProfile
 
-        cProfile.runctx("index.handler(spec['event'], context)", globals(), locals(), os.environ["BENCH_PROFILE"])
+        cProfile.runctx(
+            "index.handler(spec['event'], context)", globals(), locals(), os.environ["BENCH_PROFILE"]
+        )
     else:
         index.handler(spec["event"], context)
     wall_s = time.perf_counter() - t1

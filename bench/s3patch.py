@@ -152,7 +152,7 @@ class S3Process:
         self._conn, child = ctx.Pipe()
         self._proc = ctx.Process(target=_serve, args=(child, self.shared), daemon=True, name="bench-moto-s3")
 
-    def __enter__(self) -> "S3Process":
+    def __enter__(self) -> S3Process:
         self._proc.start()
         self.port = int(self._conn.recv())
         self.pid = self._proc.pid
