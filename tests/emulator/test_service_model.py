@@ -77,6 +77,19 @@ def test_every_response_parses_with_its_required_members(emu: Emu) -> None:
     record("ListJobs", c.list_jobs(appId=app["appId"], branchName="a/b"))
     c.create_deployment(appId=app["appId"], branchName="a/b", fileMap={"index.html": "0" * 32})
     record("StopJob", c.stop_job(appId=app["appId"], branchName="a/b", jobId="2"))
+    record(
+        "UpdateApp",
+        c.update_app(
+            appId=app["appId"],
+            description="d",
+            customRules=[{"source": "/a", "target": "/b", "status": "301"}],
+            customHeaders="customHeaders: []",
+            basicAuthCredentials="dTpw",
+        ),
+    )
+    record("UpdateBranch", c.update_branch(appId=app["appId"], branchName="a/b", stage="BETA"))
+    record("DeleteBranch", c.delete_branch(appId=app["appId"], branchName="a/b"))
+    record("DeleteApp", c.delete_app(appId=app["appId"]))
     assert set(seen) == set(ROUTES)
     for op, resp in seen.items():
         assert_required(MODEL.operation_model(op).output_shape, resp, op)
@@ -105,12 +118,24 @@ def test_errors_are_declared_by_their_operation_with_the_model_status(emu: Emu) 
         "GetJob": _error(c.get_job, appId=app_id, branchName=branch, jobId="99"),
         "ListJobs": _error(c.list_jobs, appId=app_id, branchName="nope"),
         "StopJob": _error(c.stop_job, appId=app_id, branchName=branch, jobId="99"),
+        "UpdateApp": _error(c.update_app, appId="dmissing", name="x"),
+        "UpdateApp-git": _error(c.update_app, appId=app_id, repository="https://github.com/o/r"),
+        "UpdateApp-platform": _error(c.update_app, appId=app_id, platform="NOPE"),
+        "DeleteApp": _error(c.delete_app, appId="dmissing"),
+        "UpdateBranch": _error(c.update_branch, appId=app_id, branchName="nope", description="x"),
+        "UpdateBranch-stage": _error(c.update_branch, appId=app_id, branchName=branch, stage="NOPE"),
+        "DeleteBranch": _error(c.delete_branch, appId=app_id, branchName="nope"),
+        "DeleteBranch-missing-app": _error(c.delete_branch, appId="dmissing", branchName=branch),
     }
     assert cases["GetApp"] == ("NotFoundException", 404)
     assert cases["CreateDeployment"] == ("BadRequestException", 400)
     # CreateDeployment and ListJobs declare no NotFoundException: a missing branch is a bad request
     assert cases["CreateDeployment-missing-branch"] == ("BadRequestException", 400)
     assert cases["ListJobs"] == ("BadRequestException", 400)
+    for name in ("UpdateApp", "DeleteApp", "UpdateBranch", "DeleteBranch", "DeleteBranch-missing-app"):
+        assert cases[name] == ("NotFoundException", 404), name
+    for name in ("UpdateApp-git", "UpdateApp-platform", "UpdateBranch-stage"):
+        assert cases[name] == ("BadRequestException", 400), name
     for name, (code, status) in cases.items():
         op = name.split("-")[0]
         assert code in MODELED_ERRORS[op], name

@@ -139,7 +139,14 @@ class Branch:
     enable_notification: bool = False
     enable_basic_auth: bool = False
     enable_pull_request_preview: bool = False
+    enable_performance_mode: bool = False
+    enable_skew_protection: bool = False
     environment_variables: dict[str, str] = field(default_factory=dict)
+    basic_auth_credentials: str = ""
+    build_spec: str = ""
+    pull_request_environment_name: str = ""
+    backend_environment_arn: str = ""
+    compute_role_arn: str = ""
     tags: dict[str, str] = field(default_factory=dict)
     ttl: str = "5"
     jobs: dict[int, Job] = field(default_factory=dict)
@@ -166,7 +173,16 @@ class App:
     platform: str = "WEB"
     environment_variables: dict[str, str] = field(default_factory=dict)
     enable_branch_auto_build: bool = False
+    enable_branch_auto_deletion: bool = False
     enable_basic_auth: bool = False
+    basic_auth_credentials: str = ""
+    custom_rules: list[dict[str, str]] = field(default_factory=list)
+    custom_headers: str = ""
+    build_spec: str = ""
+    iam_service_role_arn: str = ""
+    compute_role_arn: str = ""
+    job_config: dict[str, Any] | None = None
+    cache_config: dict[str, Any] | None = None
     tags: dict[str, str] = field(default_factory=dict)
     branches: dict[str, Branch] = field(default_factory=dict)
 
@@ -194,6 +210,111 @@ class SiteFile:
     size: int
     content_type: str
     opener: Callable[[], IO[bytes]]
+
+
+PLATFORMS = ("WEB", "WEB_DYNAMIC", "WEB_COMPUTE")
+STAGES = ("PRODUCTION", "BETA", "DEVELOPMENT", "EXPERIMENTAL", "PULL_REQUEST")
+
+#: request member -> (attribute, kind) of what CreateApp/UpdateApp set on an app. A member that is
+#: absent leaves the attribute as it is; "" / {} / [] clear it (an assumption, see docs/emulator.md).
+APP_FIELDS: dict[str, tuple[str, str]] = {
+    "name": ("name", "name"),
+    "description": ("description", "str"),
+    "platform": ("platform", "platform"),
+    "environmentVariables": ("environment_variables", "map"),
+    "enableBranchAutoBuild": ("enable_branch_auto_build", "bool"),
+    "enableBranchAutoDeletion": ("enable_branch_auto_deletion", "bool"),
+    "enableBasicAuth": ("enable_basic_auth", "bool"),
+    "basicAuthCredentials": ("basic_auth_credentials", "str"),
+    "customRules": ("custom_rules", "rules"),
+    "customHeaders": ("custom_headers", "str"),
+    "buildSpec": ("build_spec", "str"),
+    "iamServiceRoleArn": ("iam_service_role_arn", "str"),
+    "computeRoleArn": ("compute_role_arn", "str"),
+    "jobConfig": ("job_config", "struct"),
+    "cacheConfig": ("cache_config", "struct"),
+}
+#: the Git-only members of UpdateApp: refused, the emulator's apps take manual deployments only
+APP_GIT_MEMBERS = (
+    "repository",
+    "oauthToken",
+    "accessToken",
+    "enableAutoBranchCreation",
+    "autoBranchCreationPatterns",
+    "autoBranchCreationConfig",
+)
+#: request member -> (attribute, kind) of what CreateBranch/UpdateBranch set on a branch
+BRANCH_FIELDS: dict[str, tuple[str, str]] = {
+    "description": ("description", "str"),
+    "framework": ("framework", "str"),
+    "stage": ("stage", "stage"),
+    "displayName": ("display_name", "str"),
+    "enableNotification": ("enable_notification", "bool"),
+    "enableAutoBuild": ("enable_auto_build", "bool"),
+    "enableSkewProtection": ("enable_skew_protection", "bool"),
+    "environmentVariables": ("environment_variables", "map"),
+    "basicAuthCredentials": ("basic_auth_credentials", "str"),
+    "enableBasicAuth": ("enable_basic_auth", "bool"),
+    "enablePerformanceMode": ("enable_performance_mode", "bool"),
+    "buildSpec": ("build_spec", "str"),
+    "ttl": ("ttl", "str"),
+    "enablePullRequestPreview": ("enable_pull_request_preview", "bool"),
+    "pullRequestEnvironmentName": ("pull_request_environment_name", "str"),
+    "backendEnvironmentArn": ("backend_environment_arn", "str"),
+    "computeRoleArn": ("compute_role_arn", "str"),
+}
+
+
+def _checked(member: str, kind: str, value: Any) -> Any:
+    """``value`` of a request member, validated and copied (BadRequestException when malformed)."""
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise BadRequestException(f"{member} must be a boolean.")
+        return value
+    if kind == "map":
+        if not isinstance(value, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+        ):
+            raise BadRequestException(f"{member} must be a map of string to string.")
+        return dict(value)
+    if kind == "struct":
+        if not isinstance(value, dict):
+            raise BadRequestException(f"{member} must be an object.")
+        return dict(value) or None
+    if kind == "rules":
+        if not isinstance(value, list):
+            raise BadRequestException(f"{member} must be a list of rules.")
+        rules = []
+        for i, rule in enumerate(value):
+            if (
+                not isinstance(rule, dict)
+                or not isinstance(rule.get("source"), str)
+                or not isinstance(rule.get("target"), str)
+                or not all(isinstance(v, str) for v in rule.values())
+            ):
+                raise BadRequestException(f"{member}[{i}]: a rule needs string source and target.")
+            rules.append(
+                {k: rule[k] for k in ("source", "target", "status", "condition") if rule.get(k) is not None}
+            )
+        return rules
+    if not isinstance(value, str):
+        raise BadRequestException(f"{member} must be a string.")
+    if kind == "name" and not 1 <= len(value) <= 255:
+        raise BadRequestException("name: 1..255 characters.")
+    if kind == "platform" and value not in PLATFORMS:
+        raise BadRequestException(f"platform must be one of {', '.join(PLATFORMS)}.")
+    if kind == "stage" and value not in STAGES:
+        raise BadRequestException(f"stage must be one of {', '.join(STAGES)}.")
+    return value
+
+
+def _parse_fields(body: dict[str, Any], table: dict[str, tuple[str, str]]) -> dict[str, Any]:
+    """The attributes a request sets: {attribute: checked value} for the members it holds."""
+    return {
+        attr: _checked(member, kind, body[member])
+        for member, (attr, kind) in table.items()
+        if body.get(member) is not None
+    }
 
 
 def _job_from_dict(data: dict[str, Any]) -> Job:
@@ -235,6 +356,8 @@ class AmplifyBackend:
         self._name_index: dict[tuple[str, str, int], dict[str, int]] = {}
         self._bandwidth_next = 0.0
         self._lock_file: IO[str] | None = None
+        #: called (outside the lock) with the (app id, branch name) pairs DeleteApp/DeleteBranch removed
+        self.on_branches_removed: Callable[[list[tuple[str, str]]], None] | None = None
         if persist:
             self._lock_file = open(self.store_dir / ".lock", "w")  # noqa: SIM115
             try:
@@ -352,6 +475,11 @@ class AmplifyBackend:
         name = body.get("name")
         if not isinstance(name, str) or not 1 <= len(name) <= 255:
             raise BadRequestException("name is required: 1..255 characters.")
+        fields = _parse_fields(body, APP_FIELDS)
+        repository = body.get("repository") or ""
+        if not isinstance(repository, str):
+            raise BadRequestException("repository must be a string.")
+        tags = _checked("tags", "map", body.get("tags") or {})
         with self._op() as now:
             app_id = "d" + "".join(secrets.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(13))
             app = App(
@@ -360,14 +488,11 @@ class AmplifyBackend:
                 region=region,
                 create_time=now,
                 update_time=now,
-                description=str(body.get("description", "")),
-                repository=str(body.get("repository", "")),
-                platform=str(body.get("platform", "WEB")),
-                environment_variables=dict(body.get("environmentVariables") or {}),
-                enable_branch_auto_build=bool(body.get("enableBranchAutoBuild", False)),
-                enable_basic_auth=bool(body.get("enableBasicAuth", False)),
-                tags=dict(body.get("tags") or {}),
+                repository=repository,
+                tags=tags,
             )
+            for attr, value in fields.items():
+                setattr(app, attr, value)
             self.apps[app_id] = app
             return app
 
@@ -375,11 +500,40 @@ class AmplifyBackend:
         with self._op(mutating=False):
             return self._app(app_id)
 
+    def update_app(self, app_id: str, body: dict[str, Any]) -> App:
+        """Set the members the request holds; absent ones stay, "" / {} / [] clear (assumption)."""
+        for member in APP_GIT_MEMBERS:
+            if body.get(member) is not None:
+                raise BadRequestException(
+                    f"{member} cannot be set by UpdateApp in the Amplify emulator: its apps take manual "
+                    "deployments only, without a Git repository (emulator rule)."
+                )
+        fields = _parse_fields(body, APP_FIELDS)
+        with self._op() as now:
+            app = self._app(app_id)
+            for attr, value in fields.items():
+                setattr(app, attr, value)
+            app.update_time = now
+            return app
+
+    def delete_app(self, app_id: str) -> App:
+        """Delete the app with its branches, their jobs and live content (their sites stop)."""
+        with self._op():
+            app = self._app(app_id)
+            del self.apps[app_id]
+            for branch in app.branches.values():
+                self._drop_branch_content(app_id, branch)
+            self._trash.append(self.content_dir / app_id)
+        self._branches_removed([(app_id, name) for name in app.branches])
+        return app
+
     def create_branch(self, app_id: str, body: dict[str, Any]) -> Branch:
         name = body.get("branchName")
         if not isinstance(name, str):
             raise BadRequestException("branchName is required.")
         _check_branch_name(name)
+        fields = _parse_fields(body, BRANCH_FIELDS)
+        tags = _checked("tags", "map", body.get("tags") or {})
         with self._op() as now:
             app = self._app(app_id)
             if name in app.branches:
@@ -393,24 +547,52 @@ class AmplifyBackend:
                 branch_name=name,
                 create_time=now,
                 update_time=now,
-                description=str(body.get("description", "")),
-                stage=str(body.get("stage", "NONE")),
-                framework=str(body.get("framework", "")),
-                display_name=str(body.get("displayName") or name.replace("/", "-")),
-                enable_auto_build=bool(body.get("enableAutoBuild", True)),
-                enable_notification=bool(body.get("enableNotification", False)),
-                enable_basic_auth=bool(body.get("enableBasicAuth", False)),
-                enable_pull_request_preview=bool(body.get("enablePullRequestPreview", False)),
-                environment_variables=dict(body.get("environmentVariables") or {}),
-                tags=dict(body.get("tags") or {}),
-                ttl=str(body.get("ttl", "5")),
+                tags=tags,
             )
+            for attr, value in fields.items():
+                setattr(branch, attr, value)
+            branch.display_name = branch.display_name or name.replace("/", "-")
             app.branches[name] = branch
             return branch
 
     def get_branch(self, app_id: str, branch_name: str) -> Branch:
         with self._op(mutating=False):
             return self._branch(app_id, branch_name)
+
+    def update_branch(self, app_id: str, branch_name: str, body: dict[str, Any]) -> Branch:
+        """Set the members the request holds; absent ones stay, "" / {} clear (assumption)."""
+        fields = _parse_fields(body, BRANCH_FIELDS)
+        with self._op() as now:
+            branch = self._branch(app_id, branch_name)
+            for attr, value in fields.items():
+                setattr(branch, attr, value)
+            branch.display_name = branch.display_name or branch_name.replace("/", "-")
+            branch.update_time = now
+            return branch
+
+    def delete_branch(self, app_id: str, branch_name: str) -> tuple[App, Branch]:
+        """Delete the branch, its jobs (unfinished ones too) and its live content; its site stops."""
+        with self._op():
+            branch = self._branch(app_id, branch_name)
+            app = self.apps[app_id]
+            del app.branches[branch_name]
+            self._drop_branch_content(app_id, branch)
+        self._branches_removed([(app_id, branch_name)])
+        return app, branch
+
+    def _drop_branch_content(self, app_id: str, branch: Branch) -> None:
+        """Forget the cached zips and indexes of a deleted branch; its folder goes to the trash."""
+        for job_id in branch.jobs:
+            cached = self._zip_cache.pop(self.job_dir(app_id, branch.branch_name, job_id) / "site.zip", None)
+            if cached:
+                cached[0].close()
+            self._name_index.pop((app_id, branch.branch_name, job_id), None)
+        self._trash.append(self.content_dir / app_id / branch.key)
+
+    def _branches_removed(self, removed: list[tuple[str, str]]) -> None:
+        """Tell the HTTP layer (outside the lock) which branches are gone, so it stops their sites."""
+        if self.on_branches_removed is not None and removed:
+            self.on_branches_removed(removed)
 
     # ------------------------------------------------------------------ deployments
     def _check_manual(self, app: App) -> None:
@@ -581,6 +763,13 @@ class AmplifyBackend:
         error = _download_zip(source_url, dest)
         with self._op() as now:
             job.provisioning = False
+            app = self.apps.get(app_id)
+            if app is None or app.branches.get(branch_name) is not branch:  # deleted while downloading
+                if app is None or branch_name not in app.branches:  # else the folder is the new branch's
+                    self._trash.append(self.content_dir / app_id / branch.key)
+                raise NotFoundException(
+                    f"Branch {branch_name} of app {app_id} was deleted while its sourceUrl was downloaded."
+                )
             if job.final_status:  # stopped while downloading
                 return job
             self._begin(app_id, branch_name, job, now)

@@ -21,8 +21,12 @@ from .models import ACCOUNT_ID, STEP_NAME, AmplifyBackend, App, Branch, Job
 ROUTES: dict[str, tuple[str, str]] = {
     "CreateApp": ("POST", "/apps"),
     "GetApp": ("GET", "/apps/{appId}"),
+    "UpdateApp": ("POST", "/apps/{appId}"),
+    "DeleteApp": ("DELETE", "/apps/{appId}"),
     "CreateBranch": ("POST", "/apps/{appId}/branches"),
     "GetBranch": ("GET", "/apps/{appId}/branches/{branchName}"),
+    "UpdateBranch": ("POST", "/apps/{appId}/branches/{branchName}"),
+    "DeleteBranch": ("DELETE", "/apps/{appId}/branches/{branchName}"),
     "CreateDeployment": ("POST", "/apps/{appId}/branches/{branchName}/deployments"),
     "StartDeployment": ("POST", "/apps/{appId}/branches/{branchName}/deployments/start"),
     "GetJob": ("GET", "/apps/{appId}/branches/{branchName}/jobs/{jobId}"),
@@ -46,6 +50,19 @@ MODELED_ERRORS: dict[str, tuple[str, ...]] = {
         "UnauthorizedException",
         "InternalFailureException",
     ),
+    "UpdateApp": (
+        "BadRequestException",
+        "NotFoundException",
+        "UnauthorizedException",
+        "InternalFailureException",
+    ),
+    "DeleteApp": (
+        "BadRequestException",
+        "NotFoundException",
+        "UnauthorizedException",
+        "InternalFailureException",
+        "DependentServiceFailureException",
+    ),
     "CreateBranch": (
         "BadRequestException",
         "UnauthorizedException",
@@ -59,6 +76,20 @@ MODELED_ERRORS: dict[str, tuple[str, ...]] = {
         "UnauthorizedException",
         "NotFoundException",
         "InternalFailureException",
+    ),
+    "UpdateBranch": (
+        "BadRequestException",
+        "UnauthorizedException",
+        "NotFoundException",
+        "InternalFailureException",
+        "DependentServiceFailureException",
+    ),
+    "DeleteBranch": (
+        "BadRequestException",
+        "UnauthorizedException",
+        "NotFoundException",
+        "InternalFailureException",
+        "DependentServiceFailureException",
     ),
     "CreateDeployment": (
         "BadRequestException",
@@ -149,7 +180,7 @@ def as_modeled(operation: str, err: AmplifyError) -> AmplifyError:
 
 # ---------------------------------------------------------------------- serialisers
 def app_json(app: App) -> dict[str, Any]:
-    return {
+    data: dict[str, Any] = {
         "appId": app.app_id,
         "appArn": app.arn,
         "name": app.name,
@@ -162,14 +193,27 @@ def app_json(app: App) -> dict[str, Any]:
         "environmentVariables": app.environment_variables,
         "defaultDomain": f"{app.app_id}.amplifyapp.com",
         "enableBranchAutoBuild": app.enable_branch_auto_build,
-        "enableBranchAutoDeletion": False,
+        "enableBranchAutoDeletion": app.enable_branch_auto_deletion,
         "enableBasicAuth": app.enable_basic_auth,
-        "customRules": [],
+        "customRules": [dict(rule) for rule in app.custom_rules],
     }
+    # optional members: present only when set
+    for member, value in (
+        ("basicAuthCredentials", app.basic_auth_credentials),
+        ("customHeaders", app.custom_headers),
+        ("buildSpec", app.build_spec),
+        ("iamServiceRoleArn", app.iam_service_role_arn),
+        ("computeRoleArn", app.compute_role_arn),
+        ("jobConfig", app.job_config),
+        ("cacheConfig", app.cache_config),
+    ):
+        if value:
+            data[member] = value
+    return data
 
 
 def branch_json(app: App, branch: Branch) -> dict[str, Any]:
-    return {
+    data: dict[str, Any] = {
         "branchArn": f"{app.arn}/branches/{quote(branch.branch_name, safe='')}",
         "branchName": branch.branch_name,
         "description": branch.description,
@@ -189,7 +233,20 @@ def branch_json(app: App, branch: Branch) -> dict[str, Any]:
         "enableBasicAuth": branch.enable_basic_auth,
         "ttl": branch.ttl,
         "enablePullRequestPreview": branch.enable_pull_request_preview,
+        "enablePerformanceMode": branch.enable_performance_mode,
+        "enableSkewProtection": branch.enable_skew_protection,
     }
+    # optional members: present only when set
+    for member, value in (
+        ("basicAuthCredentials", branch.basic_auth_credentials),
+        ("buildSpec", branch.build_spec),
+        ("pullRequestEnvironmentName", branch.pull_request_environment_name),
+        ("backendEnvironmentArn", branch.backend_environment_arn),
+        ("computeRoleArn", branch.compute_role_arn),
+    ):
+        if value:
+            data[member] = value
+    return data
 
 
 def job_summary_json(app: App, branch: Branch, job: Job, now: float) -> dict[str, Any]:
@@ -252,6 +309,23 @@ def _max_results(query: dict[str, list[str]]) -> int | None:
         raise BadRequestException("maxResults must be an integer.") from exc
 
 
+def _app_of(backend: AmplifyBackend, app_id: str) -> App:
+    """The app the operation just worked on; NotFound if a concurrent DeleteApp removed it meanwhile."""
+    with backend.lock:
+        app = backend.apps.get(app_id)
+    if app is None:
+        raise NotFoundException(f"App {app_id} was deleted meanwhile.")
+    return app
+
+
+def _branch_of(app: App, branch_name: str) -> Branch:
+    """The branch the operation just worked on; NotFound if a concurrent delete removed it meanwhile."""
+    branch = app.branches.get(branch_name)
+    if branch is None:
+        raise NotFoundException(f"Branch {branch_name} of app {app.app_id} was deleted meanwhile.")
+    return branch
+
+
 def handle(
     backend: AmplifyBackend,
     operation: str,
@@ -280,12 +354,22 @@ def _handle(
         return json_response(200, {"app": app_json(backend.create_app(body, region_of(headers)))})
     if op == "GetApp":
         return json_response(200, {"app": app_json(backend.get_app(p["appId"]))})
+    if op == "UpdateApp":
+        return json_response(200, {"app": app_json(backend.update_app(p["appId"], body))})
+    if op == "DeleteApp":
+        return json_response(200, {"app": app_json(backend.delete_app(p["appId"]))})
     if op == "CreateBranch":
         branch = backend.create_branch(p["appId"], body)
-        return json_response(200, {"branch": branch_json(backend.apps[p["appId"]], branch)})
+        return json_response(200, {"branch": branch_json(_app_of(backend, p["appId"]), branch)})
     if op == "GetBranch":
         branch = backend.get_branch(p["appId"], p["branchName"])
-        return json_response(200, {"branch": branch_json(backend.apps[p["appId"]], branch)})
+        return json_response(200, {"branch": branch_json(_app_of(backend, p["appId"]), branch)})
+    if op == "UpdateBranch":
+        branch = backend.update_branch(p["appId"], p["branchName"], body)
+        return json_response(200, {"branch": branch_json(_app_of(backend, p["appId"]), branch)})
+    if op == "DeleteBranch":
+        app, branch = backend.delete_branch(p["appId"], p["branchName"])
+        return json_response(200, {"branch": branch_json(app, branch)})
     if op == "CreateDeployment":
         file_map = body.get("fileMap")
         job, zip_url, file_urls = backend.create_deployment(p["appId"], p["branchName"], file_map)
@@ -301,21 +385,21 @@ def _handle(
             app_id, branch_name, body.get("jobId"), body.get("sourceUrl"), body.get("sourceUrlType")
         )
         with backend.lock:
-            app = backend.apps[app_id]
-            data = job_summary_json(app, app.branches[branch_name], job, backend.now())
+            app = _app_of(backend, app_id)
+            data = job_summary_json(app, _branch_of(app, branch_name), job, backend.now())
         return json_response(200, {"jobSummary": data})
     if op == "GetJob":
         job, now = backend.get_job(app_id, branch_name, p["jobId"])
         with backend.lock:
-            app = backend.apps[app_id]
-            return json_response(200, {"job": job_json(backend, app, app.branches[branch_name], job, now)})
+            app = _app_of(backend, app_id)
+            return json_response(200, {"job": job_json(backend, app, _branch_of(app, branch_name), job, now)})
     if op == "ListJobs":
         query = parse_qs(query_string)
         token = query.get("nextToken", [None])[0]
         jobs, next_token, now = backend.list_jobs(app_id, branch_name, _max_results(query), token)
         with backend.lock:
-            app = backend.apps[app_id]
-            branch = app.branches[branch_name]
+            app = _app_of(backend, app_id)
+            branch = _branch_of(app, branch_name)
             data: dict[str, Any] = {"jobSummaries": [job_summary_json(app, branch, j, now) for j in jobs]}
         if next_token:
             data["nextToken"] = next_token
@@ -323,9 +407,9 @@ def _handle(
     if op == "StopJob":
         job, now = backend.stop_job(app_id, branch_name, p["jobId"])
         with backend.lock:
-            app = backend.apps[app_id]
+            app = _app_of(backend, app_id)
             return json_response(
-                200, {"jobSummary": job_summary_json(app, app.branches[branch_name], job, now)}
+                200, {"jobSummary": job_summary_json(app, _branch_of(app, branch_name), job, now)}
             )
     raise BadRequestException(f"Unsupported operation {op}.")  # pragma: no cover
 

@@ -363,6 +363,7 @@ class AmplifyEmulator:
         self._server: _Server | None = None
         self._sites: dict[tuple[str, str], _Server] = {}
         self._sites_lock = threading.Lock()
+        self.backend.on_branches_removed = self._stop_sites
 
     # -------------------------------------------------------------- lifecycle
     def start(self) -> AmplifyEmulator:
@@ -427,6 +428,14 @@ class AmplifyEmulator:
             srv.server_close()
         self.backend.reset()
         self.stop_event.clear()
+
+    def _stop_sites(self, removed: list[tuple[str, str]]) -> None:
+        """Stop the site servers of branches that DeleteBranch/DeleteApp removed."""
+        with self._sites_lock:
+            sites = [srv for key in removed if (srv := self._sites.pop(key, None)) is not None]
+        for srv in sites:
+            srv.shutdown()
+            srv.server_close()
 
     def site_url(self, app_id: str, branch_name: str) -> str:
         """``http://127.0.0.1:PORT/``: the branch's live site, on its own port (started on first use)."""
