@@ -229,7 +229,7 @@ def test_one_deploy_at_a_time_per_state_folder(tmp_path, sandbox):
     assert driver.deploy().ok
 
 
-def test_a_branch_left_behind_by_a_rollback_is_adopted_by_the_next_deploy(tmp_path, sandbox):
+def test_a_rollback_deletes_the_branch_it_created_and_the_next_deploy_creates_it_again(tmp_path, sandbox):
     app = _app(tmp_path, _template())
     assert _deploy(app, sandbox).ok
     second_branch = {
@@ -245,14 +245,38 @@ def test_a_branch_left_behind_by_a_rollback_is_adopted_by_the_next_deploy(tmp_pa
     failed = _deploy(app, sandbox)
     assert failed.stacks[0].status == "UPDATE_ROLLBACK_COMPLETE"
     assert "told to fail" in failed.stacks[0].reason
+    app_id = failed.branches[0][0]
+    amplify = sandbox.client("amplify")
+    with pytest.raises(amplify.exceptions.NotFoundException):  # DeleteBranch during the rollback
+        amplify.get_branch(appId=app_id, branchName="feature/y")
 
     fixed = _template(second_branch)
     (app / "assembly" / "Pre.template.json").write_text(json.dumps(fixed))
     lines: list[str] = []
     result = _deploy(app, sandbox, lines)
     assert result.ok, result.stacks[0].reason
-    assert any("branch feature/y already exists" in line and "adopting it" in line for line in lines)
+    assert not any("adopting it" in line for line in lines)
     assert sorted(b for _a, b in result.branches) == ["feature/x", "feature/y"]
+
+
+def test_a_branch_that_already_exists_unrecorded_is_adopted(tmp_path, sandbox):
+    app = _app(tmp_path, _template())
+    first = _deploy(app, sandbox)
+    assert first.ok
+    app_id = first.branches[0][0]
+    # made outside the stack (or by a run interrupted before it recorded the branch)
+    sandbox.client("amplify").create_branch(appId=app_id, branchName="feature/y")
+    second_branch = {
+        "Second": {
+            "Type": "AWS::Amplify::Branch",
+            "Properties": {"AppId": {"Fn::GetAtt": ["App", "AppId"]}, "BranchName": "feature/y"},
+        }
+    }
+    (app / "assembly" / "Pre.template.json").write_text(json.dumps(_template(second_branch)))
+    lines: list[str] = []
+    result = _deploy(app, sandbox, lines)
+    assert result.ok, result.stacks[0].reason
+    assert any("branch feature/y already exists" in line and "adopting it" in line for line in lines)
 
 
 def test_a_rollback_that_fails_too_is_update_rollback_failed(tmp_path, sandbox):

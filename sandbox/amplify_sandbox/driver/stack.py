@@ -9,6 +9,7 @@ CloudFormation does. ``.destroy()`` sends Delete to custom resources and forgets
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import fcntl
 import hashlib
@@ -467,6 +468,30 @@ _BRANCH_PROPS = {
 }
 _BRANCH_REPLACEMENT = ("AppId", "BranchName")
 
+# what UpdateApp/UpdateBranch are sent for a property removed from the template: its default
+# (a removed Stage is left as it is: the API has no value for "no stage")
+_APP_CLEARED = {
+    "Description": ("description", ""),
+    "Platform": ("platform", "WEB"),
+    "BuildSpec": ("buildSpec", ""),
+    "CustomHeaders": ("customHeaders", ""),
+    "EnableBranchAutoDeletion": ("enableBranchAutoDeletion", False),
+    "IAMServiceRole": ("iamServiceRoleArn", ""),
+    "EnvironmentVariables": ("environmentVariables", {}),
+    "CustomRules": ("customRules", []),
+    "BasicAuthConfig": ("enableBasicAuth", False),
+}
+_BRANCH_CLEARED = {
+    "Description": ("description", ""),
+    "Framework": ("framework", ""),
+    "EnableAutoBuild": ("enableAutoBuild", True),
+    "EnablePullRequestPreview": ("enablePullRequestPreview", False),
+    "EnablePerformanceMode": ("enablePerformanceMode", False),
+    "BuildSpec": ("buildSpec", ""),
+    "EnvironmentVariables": ("environmentVariables", {}),
+    "BasicAuthConfig": ("enableBasicAuth", False),
+}
+
 
 def _name_value_map(items: Any, key: str = "Name") -> dict[str, str]:
     if not isinstance(items, list):
@@ -474,31 +499,54 @@ def _name_value_map(items: Any, key: str = "Name") -> dict[str, str]:
     return {str(i.get(key)): str(i.get("Value", "")) for i in items if isinstance(i, dict)}
 
 
-def _app_params(props: dict[str, Any]) -> dict[str, Any]:
-    params = {api: props[cfn] for cfn, api in _APP_PROPS.items() if cfn in props}
+def _basic_auth(params: dict[str, Any], config: Any) -> None:
+    """BasicAuthConfig {EnableBasicAuth, Username, Password} -> enableBasicAuth, basicAuthCredentials."""
+    if not isinstance(config, dict):
+        return
+    enabled = config.get("EnableBasicAuth", True)
+    params["enableBasicAuth"] = enabled is True or str(enabled).lower() == "true"
+    if "Username" in config or "Password" in config:
+        pair = f"{config.get('Username', '')}:{config.get('Password', '')}"
+        params["basicAuthCredentials"] = base64.b64encode(pair.encode()).decode()
+
+
+def _app_params(props: dict[str, Any], previous: dict[str, Any] | None = None) -> dict[str, Any]:
+    """CreateApp/UpdateApp parameters; with ``previous`` (an update), removed properties are reset."""
+    params: dict[str, Any] = {}
+    for cfn, (api, default) in _APP_CLEARED.items():
+        if previous is not None and cfn in previous and cfn not in props:
+            params[api] = default
+            if cfn == "BasicAuthConfig":
+                params["basicAuthCredentials"] = ""
+    params.update({api: props[cfn] for cfn, api in _APP_PROPS.items() if cfn in props})
     if "EnvironmentVariables" in props:
         params["environmentVariables"] = _name_value_map(props["EnvironmentVariables"])
     if "CustomRules" in props and isinstance(props["CustomRules"], list):
         params["customRules"] = [
             {k[0].lower() + k[1:]: v for k, v in rule.items()} for rule in props["CustomRules"]
         ]
+    _basic_auth(params, props.get("BasicAuthConfig"))
     return params
 
 
-def _branch_params(props: dict[str, Any]) -> dict[str, Any]:
-    params = {api: props[cfn] for cfn, api in _BRANCH_PROPS.items() if cfn in props}
+def _branch_params(props: dict[str, Any], previous: dict[str, Any] | None = None) -> dict[str, Any]:
+    """CreateBranch/UpdateBranch parameters; with ``previous`` (an update), removed properties are reset."""
+    params: dict[str, Any] = {}
+    for cfn, (api, default) in _BRANCH_CLEARED.items():
+        if previous is not None and cfn in previous and cfn not in props:
+            params[api] = default
+            if cfn == "BasicAuthConfig":
+                params["basicAuthCredentials"] = ""
+    params.update({api: props[cfn] for cfn, api in _BRANCH_PROPS.items() if cfn in props})
     if "EnvironmentVariables" in props:
         params["environmentVariables"] = _name_value_map(props["EnvironmentVariables"])
+    _basic_auth(params, props.get("BasicAuthConfig"))
     return params
 
 
 def _error_code(exc: Exception) -> str:
     response = getattr(exc, "response", None) or {}
     return str((response.get("Error") or {}).get("Code", ""))
-
-
-def _unimplemented(exc: Exception) -> bool:
-    return _error_code(exc) in ("UnknownOperationException", "404", "NotImplemented")
 
 
 class _StackRun:
@@ -855,12 +903,15 @@ class _StackRun:
                 )
                 self.record(lid, state, old_res, "kept")
                 return
-            self.update_amplify(lid, rtype, props, old_res, client)
+            self.update_amplify(lid, rtype, props, old_res.properties, old_res, client)
+            attrs = dict(old_res.attributes)
+            if rtype == AMPLIFY_APP and isinstance(props.get("Name"), str):
+                attrs["AppName"] = props["Name"]  # a rename is in place: Fn::GetAtt AppName follows
             state = ResourceState(
                 type=rtype,
                 physical_id=old_res.physical_id,
                 ref=old_res.ref,
-                attributes=old_res.attributes,
+                attributes=attrs,
                 properties=props,
                 depends_on=self._depends(lid),
                 deletion_policy=policy,
@@ -928,8 +979,8 @@ class _StackRun:
         except Exception as exc:
             if not (_error_code(exc) == "BadRequestException" and "already exists" in str(exc)):
                 raise
-        # A branch this stack created and could not delete (the emulator has no DeleteBranch, e.g.
-        # after a rollback): take it over rather than fail, as if it had been deleted and created again.
+        # A branch this stack created but did not record (a run interrupted between CreateBranch and
+        # the state save), or one made by hand: take it over rather than fail.
         self.log(f"{self.stack_name} | {lid}: branch {name} already exists in app {app_id}; adopting it")
         return dict(client.get_branch(appId=app_id, branchName=name)["branch"])
 
@@ -949,23 +1000,23 @@ class _StackRun:
             raise
 
     def update_amplify(
-        self, lid: str, rtype: str, props: dict[str, Any], old_res: ResourceState, client: Any
+        self,
+        lid: str,
+        rtype: str,
+        props: dict[str, Any],
+        current: dict[str, Any],
+        old_res: ResourceState,
+        client: Any,
     ) -> None:
+        """UpdateApp/UpdateBranch from the ``current`` properties to ``props`` (removed ones reset)."""
         try:
             if rtype == AMPLIFY_APP:
-                client.update_app(appId=old_res.attributes["AppId"], **_app_params(props))
+                client.update_app(appId=old_res.attributes["AppId"], **_app_params(props, current))
             else:
                 client.update_branch(
-                    appId=props["AppId"], branchName=props["BranchName"], **_branch_params(props)
+                    appId=props["AppId"], branchName=props["BranchName"], **_branch_params(props, current)
                 )
         except Exception as exc:
-            if _unimplemented(exc):
-                self.log(
-                    f"{self.stack_name} | {lid}: the emulator does not implement "
-                    f"{'UpdateApp' if rtype == AMPLIFY_APP else 'UpdateBranch'}; the new properties are "
-                    "recorded only"
-                )
-                return
             reason = f"{_error_code(exc) or type(exc).__name__}: {exc}"
             self.event(lid, rtype, "UPDATE_FAILED", reason)
             raise ResourceFailed(lid, reason) from exc
@@ -1169,12 +1220,7 @@ class _StackRun:
                         appId=res.properties["AppId"], branchName=res.properties["BranchName"]
                     )
             except Exception as exc:
-                if _unimplemented(exc):
-                    self.log(
-                        f"{self.stack_name} | {lid}: the emulator does not implement "
-                        f"{'DeleteApp' if res.type == AMPLIFY_APP else 'DeleteBranch'}; left in the emulator"
-                    )
-                elif _error_code(exc) != "NotFoundException":
+                if _error_code(exc) != "NotFoundException":  # already gone: nothing left to delete
                     reason = f"{_error_code(exc) or type(exc).__name__}: {exc}"
                     self.event(lid, res.type, "DELETE_FAILED", reason, res.physical_id)
                     raise ResourceFailed(lid, reason) from exc
@@ -1273,7 +1319,8 @@ class _StackRun:
                 raise ResourceFailed(lid, request.reason)
             self.event(lid, old_res.type, "UPDATE_COMPLETE", "rolled back", old_res.physical_id)
         elif k == "amplify":
-            self.update_amplify(lid, old_res.type, old_res.properties, old_res, self.d._amplify())
+            current = new_res.properties if new_res is not None else {}
+            self.update_amplify(lid, old_res.type, old_res.properties, current, old_res, self.d._amplify())
             self.event(lid, old_res.type, "UPDATE_COMPLETE", "rolled back", old_res.physical_id)
 
     def _failed_props(self, lid: str) -> dict[str, Any]:
