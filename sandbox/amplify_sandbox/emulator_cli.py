@@ -80,7 +80,9 @@ def run(args: argparse.Namespace) -> int:
     def on_signal(signum: int, frame: object) -> None:
         stop.set()
 
-    previous = signal.signal(signal.SIGTERM, on_signal)
+    # Ctrl-C and SIGTERM take the same path: set the event, leave the loop, stop the servers cleanly
+    # (a KeyboardInterrupt could land anywhere, even inside a server's shutdown).
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     sb = Sandbox(state_dir=args.state_dir, amplify_port=args.port, s3_port=args.s3_port)
     try:
         sb.emulator.set_knobs(**knobs_from_args(args))
@@ -96,7 +98,8 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     return 0
 
 

@@ -83,7 +83,10 @@ def test_upload_rejects_wrong_md5_bad_zip_and_missing_length(emu: Emu) -> None:
 
     parts = urlsplit(dep["zipUploadUrl"])
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
-    conn.request("PUT", f"{parts.path}?{parts.query}", body=iter([b"abc"]), encode_chunked=True)
+    # Headers only: the emulator answers 411 before any body, and sending one could race its close.
+    conn.putrequest("PUT", f"{parts.path}?{parts.query}")
+    conn.putheader("Transfer-Encoding", "chunked")
+    conn.endheaders()
     resp = conn.getresponse()
     assert resp.status == 411 and b"MissingContentLength" in resp.read()
     assert emu.emulator.counters["uploads_rejected"] == 3
