@@ -39,6 +39,10 @@ class LambdaHost:
     code: Path
     lines: list[str] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        # made once, up front: runtime_dir() is not safe to call from several threads at once
+        self.deps = lambda_runner.runtime_dir(self.base / "runtime")
+
     def event(self, request_type: str, props: dict[str, Any], logical_id: str = "Site", **extra: Any) -> dict[str, Any]:
         request_id = str(uuid.uuid4())
         return {
@@ -75,7 +79,7 @@ class LambdaHost:
         tmp.mkdir(parents=True)
         env["TMPDIR"] = str(tmp)
         return lambda_runner.invoke(
-            fn, event, env=env, deps_dir=lambda_runner.runtime_dir(self.base / "runtime"), on_line=self.lines.append
+            fn, event, env=env, deps_dir=self.deps, on_line=self.lines.append
         )
 
     def response(self, event: dict[str, Any]) -> Any:
