@@ -150,9 +150,7 @@ class Amplify:
         gives up too early leaves a PENDING job blocking the branch); True when Amplify accepted it.
         Errors are logged, not raised, with quiet_errors."""
         try:
-            self._retrying(
-                f"StopJob {job_id}", lambda: self.client.stop_job(**self._ids(), jobId=job_id)
-            )
+            self._retrying(f"StopJob {job_id}", lambda: self.client.stop_job(**self._ids(), jobId=job_id))
             logger.info("job %s: stop requested", job_id)
             return True
         except AmplifyError as exc:

@@ -30,8 +30,9 @@ for p in (REPO / "lambda", REPO / "tests" / "handler", HERE):
         sys.path.insert(0, str(p))
 
 from fault_proxy import FaultProxy  # noqa: E402
-from reliability_support import assert_reason  # noqa: E402,F401
 from handler_support import FakeContext, Receiver, cfn_event, make_zip, self_signed_cert  # noqa: E402
+from reliability_support import assert_reason  # noqa: E402,F401
+
 
 @pytest.fixture(scope="session")
 def cert_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
@@ -86,7 +87,12 @@ class Site:
         return src
 
     def props(self, *sources: dict[str, Any], mode: str = "ZIP", **over: Any) -> dict[str, Any]:
-        props = {"AppId": self.app_id, "BranchName": self.branch, "UploadMode": mode, "Sources": list(sources)}
+        props = {
+            "AppId": self.app_id,
+            "BranchName": self.branch,
+            "UploadMode": mode,
+            "Sources": list(sources),
+        }
         props.update(over)
         return props
 
@@ -214,8 +220,9 @@ def fast_botocore_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="session")
 def lambda_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from amplify_sandbox.driver.receiver import ResponseReceiver
     from lambda_process import LambdaHost, asset_dir
+
+    from amplify_sandbox.driver.receiver import ResponseReceiver
 
     base = tmp_path_factory.mktemp("lambda")
     with ResponseReceiver(base / "tls") as receiver:

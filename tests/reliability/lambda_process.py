@@ -19,14 +19,19 @@ from amplify_sandbox.driver import lambda_runner
 from amplify_sandbox.driver.receiver import ResponseReceiver
 
 REPO = Path(__file__).resolve().parents[2]
-STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/reliability/00000000-0000-4000-8000-000000000001"
+STACK_ID = (
+    "arn:aws:cloudformation:us-east-1:123456789012:stack/reliability/00000000-0000-4000-8000-000000000001"
+)
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:amplify-deployment"
 
 
 def asset_dir(base: Path) -> Path:
     asset = base / "asset"
-    shutil.copytree(REPO / "lambda" / "amplify_deployment_handler", asset / "amplify_deployment_handler",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        REPO / "lambda" / "amplify_deployment_handler",
+        asset / "amplify_deployment_handler",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
     crhelper = Path(importlib.util.find_spec("crhelper").origin).parent  # type: ignore[union-attr, arg-type]
     shutil.copytree(crhelper, asset / "crhelper", ignore=shutil.ignore_patterns("__pycache__"))
     return asset
@@ -43,7 +48,9 @@ class LambdaHost:
         # made once, up front: runtime_dir() is not safe to call from several threads at once
         self.deps = lambda_runner.runtime_dir(self.base / "runtime")
 
-    def event(self, request_type: str, props: dict[str, Any], logical_id: str = "Site", **extra: Any) -> dict[str, Any]:
+    def event(
+        self, request_type: str, props: dict[str, Any], logical_id: str = "Site", **extra: Any
+    ) -> dict[str, Any]:
         request_id = str(uuid.uuid4())
         return {
             "RequestType": request_type,
@@ -57,8 +64,13 @@ class LambdaHost:
             **extra,
         }
 
-    def invoke(self, sb: Any, event: dict[str, Any], timeout: int = 120, function_timeout_env: int | None = None,
-               ) -> lambda_runner.Invocation:
+    def invoke(
+        self,
+        sb: Any,
+        event: dict[str, Any],
+        timeout: int = 120,
+        function_timeout_env: int | None = None,
+    ) -> lambda_runner.Invocation:
         fn = lambda_runner.LambdaFunction(
             logical_id=event["LogicalResourceId"],
             function_name="amplify-deployment",
@@ -72,15 +84,17 @@ class LambdaHost:
             max_retries=0,
         )
         env = lambda_runner.lambda_environment(
-            fn, region="us-east-1", sandbox_env=sb.env(), ca_file=self.receiver.ca_file,
-            log_group="/aws/lambda/amplify-deployment", log_stream=uuid.uuid4().hex,
+            fn,
+            region="us-east-1",
+            sandbox_env=sb.env(),
+            ca_file=self.receiver.ca_file,
+            log_group="/aws/lambda/amplify-deployment",
+            log_stream=uuid.uuid4().hex,
         )
         tmp = self.base / "tmp" / uuid.uuid4().hex
         tmp.mkdir(parents=True)
         env["TMPDIR"] = str(tmp)
-        return lambda_runner.invoke(
-            fn, event, env=env, deps_dir=self.deps, on_line=self.lines.append
-        )
+        return lambda_runner.invoke(fn, event, env=env, deps_dir=self.deps, on_line=self.lines.append)
 
     def response(self, event: dict[str, Any]) -> Any:
         return self.receiver.response_for(event["ResponseURL"])

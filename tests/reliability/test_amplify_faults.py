@@ -47,7 +47,9 @@ def test_a_throttled_stop_job_is_retried_so_the_branch_is_not_left_blocked(
     site.deploy_live({"index.html": "live"})
     sandbox.emulator.knobs.fail_next_uploads = 50
     amplify_faults.before(
-        "StopJob", amplify_operation("StopJob"), _arm(sandbox, "LimitExceededException", BOTOCORE_ATTEMPTS + 1)
+        "StopJob",
+        amplify_operation("StopJob"),
+        _arm(sandbox, "LimitExceededException", BOTOCORE_ATTEMPTS + 1),
     )
     key = site.put_zip({"index.html": "never"})
     resp = site.invoke("Update", site.props(site.source(key)), physical_id=f"{site.app_id}/main")

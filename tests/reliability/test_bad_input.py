@@ -45,10 +45,22 @@ def _flagged_utf8_name_that_is_not() -> bytes:
 
 BAD_SOURCES = {
     "not-a-zip": (b"<html>this is not a zip</html>", "ZIP", "source s3://cdk-assets-reliability/"),
-    "dot-dot": (_zip([("index.html", b"i"), ("../escape.html", b"x")]), "ZIP", "Sources[0]: entry '../escape.html' contains '..'"),
-    "absolute": (_zip([("index.html", b"i"), ("/etc/passwd", b"x")]), "FILES", "Sources[0]: entry '/etc/passwd'"),
+    "dot-dot": (
+        _zip([("index.html", b"i"), ("../escape.html", b"x")]),
+        "ZIP",
+        "Sources[0]: entry '../escape.html' contains '..'",
+    ),
+    "absolute": (
+        _zip([("index.html", b"i"), ("/etc/passwd", b"x")]),
+        "FILES",
+        "Sources[0]: entry '/etc/passwd'",
+    ),
     "symlink": (_symlink_zip(), "ZIP", "Sources[0]: entry 'link.html'"),
-    "duplicate": (_zip([("index.html", b"i"), ("a.txt", b"1"), ("a.txt", b"2")]), "ZIP", "Sources[0]: 'a.txt' appears twice"),
+    "duplicate": (
+        _zip([("index.html", b"i"), ("a.txt", b"1"), ("a.txt", b"2")]),
+        "ZIP",
+        "Sources[0]: 'a.txt' appears twice",
+    ),
     "not-utf8-flagged": (_flagged_utf8_name_that_is_not(), "ZIP", "source s3://cdk-assets-reliability/"),
     "path-over-255-files": (make_zip({"index.html": "i", "d/" + "x" * 260: "y"}), "FILES", "path 'd/xxx"),
     "no-files": (_zip([("empty/", b"")]), "ZIP", "the site has no files"),
@@ -98,14 +110,26 @@ def test_an_app_connected_to_a_git_repository(site, mode):
     "props,starts",
     [
         (None, "invalid properties: "),
-        ({"AppId": ["d1"], "BranchName": "main", "Sources": [{"BucketName": "b", "ObjectKey": "k"}]},
-         "invalid properties: AppId must be a string"),
-        ({"AppId": "d1", "BranchName": "main", "Sources": [{"BucketName": "b"}]},
-         "invalid properties: Sources[0].ObjectKey is required"),
-        ({"AppId": "d1", "BranchName": "main", "Sources": [{"BucketName": "b", "ObjectKey": "k", "Markers": "x"}]},
-         "invalid properties: Sources[0].Markers must be an object"),
-        ({"AppId": "d1", "BranchName": "b" * 5000, "Sources": [{"BucketName": "b", "ObjectKey": "k"}]},
-         "invalid properties: BranchName"),
+        (
+            {"AppId": ["d1"], "BranchName": "main", "Sources": [{"BucketName": "b", "ObjectKey": "k"}]},
+            "invalid properties: AppId must be a string",
+        ),
+        (
+            {"AppId": "d1", "BranchName": "main", "Sources": [{"BucketName": "b"}]},
+            "invalid properties: Sources[0].ObjectKey is required",
+        ),
+        (
+            {
+                "AppId": "d1",
+                "BranchName": "main",
+                "Sources": [{"BucketName": "b", "ObjectKey": "k", "Markers": "x"}],
+            },
+            "invalid properties: Sources[0].Markers must be an object",
+        ),
+        (
+            {"AppId": "d1", "BranchName": "b" * 5000, "Sources": [{"BucketName": "b", "ObjectKey": "k"}]},
+            "invalid properties: BranchName",
+        ),
         ({"AppId": "d1" + "x" * 5000, "BranchName": "main", "Sources": []}, "invalid properties: AppId"),
     ],
     ids=["no-properties", "app-id-list", "no-object-key", "markers-string", "huge-branch", "huge-app-id"],

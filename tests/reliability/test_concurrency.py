@@ -39,7 +39,9 @@ def _served(sb, app_id: str, path: str = "", branch: str = "main") -> bytes:
 def _start_by_hand(sb, app_id: str, content: str, branch: str = "main") -> str:
     amplify = sb.client("amplify")
     created = amplify.create_deployment(appId=app_id, branchName=branch)
-    req = urllib.request.Request(created["zipUploadUrl"], data=make_zip({"index.html": content}), method="PUT")
+    req = urllib.request.Request(
+        created["zipUploadUrl"], data=make_zip({"index.html": content}), method="PUT"
+    )
     urllib.request.urlopen(req, timeout=10).read()
     amplify.start_deployment(appId=app_id, branchName=branch, jobId=created["jobId"])
     return created["jobId"]
@@ -70,7 +72,7 @@ def test_more_stacks_than_the_concurrent_jobs_limit_all_succeed(sandbox, lambda_
         for i, app_id in enumerate(apps)
     ]
     responses = _run_all(lambda_host, sb, events)
-    for i, (app_id, resp) in enumerate(zip(apps, responses)):
+    for i, (app_id, resp) in enumerate(zip(apps, responses, strict=True)):
         assert resp is not None and resp.status == "SUCCESS", resp and resp.reason
         assert resp.physical_resource_id == f"{app_id}/main"
         assert _served(sb, app_id) == f"stack {i}".encode()
@@ -86,11 +88,15 @@ def test_parallel_deployments_on_one_branch_wait_for_each_other(sandbox, lambda_
     sb.emulator.set_knobs(job_duration=1)
     app_id = _app(sb, "shared")
     events = [
-        lambda_host.event("Create", _props(app_id, _source(sb, {"index.html": f"writer {i}"})), logical_id=f"Site{i}")
+        lambda_host.event(
+            "Create", _props(app_id, _source(sb, {"index.html": f"writer {i}"})), logical_id=f"Site{i}"
+        )
         for i in range(3)
     ]
     responses = _run_all(lambda_host, sb, events)
-    assert all(r is not None and r.status == "SUCCESS" for r in responses), [r and r.reason for r in responses]
+    assert all(r is not None and r.status == "SUCCESS" for r in responses), [
+        r and r.reason for r in responses
+    ]
     job_ids = sorted(int(r.data["JobId"]) for r in responses)
     assert job_ids == [1, 2, 3]
     newest = max(range(3), key=lambda i: int(responses[i].data["JobId"]))
@@ -114,7 +120,10 @@ def test_killed_mid_upload_then_delivered_again_deploys_the_new_content(sandbox,
     sb.emulator.set_knobs(stall_next_uploads=1, stall_seconds=120)
     props = _props(app_id, _source(sb, {"index.html": "v2"}))
     update = lambda_host.event(
-        "Update", props, PhysicalResourceId=f"{app_id}/main", OldResourceProperties=first["ResourceProperties"]
+        "Update",
+        props,
+        PhysicalResourceId=f"{app_id}/main",
+        OldResourceProperties=first["ResourceProperties"],
     )
     outcome = {}
     # AMPLIFY_DEPLOYMENT_FUNCTION_TIMEOUT=3: a PENDING job older than 3 s is abandoned (the function's
@@ -132,7 +141,9 @@ def test_killed_mid_upload_then_delivered_again_deploys_the_new_content(sandbox,
     worker.join(60)
     assert outcome["inv"].errored and lambda_host.response(update) is None  # killed, never answered
     amplify = sb.client("amplify")
-    assert amplify.get_job(appId=app_id, branchName="main", jobId="2")["job"]["summary"]["status"] == "PENDING"
+    assert (
+        amplify.get_job(appId=app_id, branchName="main", jobId="2")["job"]["summary"]["status"] == "PENDING"
+    )
     assert _served(sb, app_id) == b"v1"
 
     lambda_host.invoke(sb, update, timeout=60, function_timeout_env=3)  # the second delivery
@@ -140,7 +151,9 @@ def test_killed_mid_upload_then_delivered_again_deploys_the_new_content(sandbox,
     assert resp.status == "SUCCESS", resp.reason
     assert resp.physical_resource_id == f"{app_id}/main"
     assert resp.data["JobId"] == "3" and resp.data["BranchUrl"] == f"https://main.{app_id}.amplifyapp.com"
-    assert amplify.get_job(appId=app_id, branchName="main", jobId="2")["job"]["summary"]["status"] == "CANCELLED"
+    assert (
+        amplify.get_job(appId=app_id, branchName="main", jobId="2")["job"]["summary"]["status"] == "CANCELLED"
+    )
     assert _served(sb, app_id) == b"v2"
 
 
@@ -149,7 +162,9 @@ def test_a_request_delivered_twice_after_success_answers_success_twice(site):
     answered, then crashed): deployed again, the same physical id, the right content live."""
     site.deploy_live({"index.html": "v1"})
     event = site.event(
-        "Update", site.props(site.source(site.put_zip({"index.html": "v2"}))), physical_id=f"{site.app_id}/main"
+        "Update",
+        site.props(site.source(site.put_zip({"index.html": "v2"}))),
+        physical_id=f"{site.app_id}/main",
     )
     site.deliver(event)
     site.deliver(event)

@@ -77,7 +77,9 @@ def _hand_started_job(sb, app_id: str, seconds: float) -> str:
     amplify = sb.client("amplify")
     sb.emulator.set_knobs(job_duration=seconds)
     created = amplify.create_deployment(appId=app_id, branchName="main")
-    req = urllib.request.Request(created["zipUploadUrl"], data=make_zip({"index.html": "console"}), method="PUT")
+    req = urllib.request.Request(
+        created["zipUploadUrl"], data=make_zip({"index.html": "console"}), method="PUT"
+    )
     urllib.request.urlopen(req, timeout=10).read()
     amplify.start_deployment(appId=app_id, branchName="main", jobId=created["jobId"])
     sb.emulator.set_knobs(job_duration=0.2)
@@ -131,7 +133,9 @@ def test_example_stack_with_faults_ends_success_and_no_url_is_ever_printed(tmp_p
             failed = driver().deploy()
             assert not failed.ok and failed.stacks[0].status == "UPDATE_ROLLBACK_COMPLETE"
             bad, rollback = failed.requests
-            assert bad.reason.startswith("upload of the site zip failed after 5 attempts (HTTP 500 InternalError)")
+            assert bad.reason.startswith(
+                "upload of the site zip failed after 5 attempts (HTTP 500 InternalError)"
+            )
             assert rollback.rollback and rollback.status == "SUCCESS"
             _assert_served(url, v2)
         finally:

@@ -52,7 +52,9 @@ def test_a_read_that_keeps_being_cut_fails_before_any_job_naming_the_file(site, 
     key = site.put_zip({"index.html": INDEX, "assets/blob.bin": BLOB})
     # let the HEAD and the central-directory GET through, then cut every entry read of the md5 pass
     s3_faults.cut_body(after=64 * 1024, skip=1, times=1000, match=lambda m, p: m == "GET" and key in p)
-    resp = site.invoke("Update", site.props(site.source(key), mode="FILES"), physical_id=f"{site.app_id}/main")
+    resp = site.invoke(
+        "Update", site.props(site.source(key), mode="FILES"), physical_id=f"{site.app_id}/main"
+    )
     assert_reason(resp, "cannot read ")
     assert "from s3://cdk-assets-reliability/assets/" in resp["Reason"]
     assert "resumes failed" in resp["Reason"]

@@ -67,7 +67,9 @@ def test_the_emulator_serves_dot_dot_entries_from_the_zip_never_from_disk(tmp_pa
         fm = {k: hashlib.md5(v).hexdigest() for k, v in files.items()}
         created2 = amplify.create_deployment(appId=app_id, branchName="main", fileMap=fm)
         for name, url in created2["fileUploadUrls"].items():
-            urllib.request.urlopen(urllib.request.Request(url, data=files[name], method="PUT"), timeout=10).read()
+            urllib.request.urlopen(
+                urllib.request.Request(url, data=files[name], method="PUT"), timeout=10
+            ).read()
         amplify.start_deployment(appId=app_id, branchName="main", jobId=created2["jobId"])
         _wait_done(amplify, app_id, created2["jobId"])
         site = sb.emulator.site_url(app_id, "main")

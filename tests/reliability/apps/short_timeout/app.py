@@ -19,7 +19,9 @@ app = cdk.App()
 stack = cdk.Stack(app, "ShortTimeout")
 amplify_app = amplify.CfnApp(stack, "App", name="short-timeout")
 branch = amplify.CfnBranch(stack, "Main", app_id=amplify_app.attr_app_id, branch_name="main")
-AmplifyDeployment(stack, "Site", app=amplify_app, branch=branch, sources=[s3deploy.Source.asset(str(HERE / "site"))])
+AmplifyDeployment(
+    stack, "Site", app=amplify_app, branch=branch, sources=[s3deploy.Source.asset(str(HERE / "site"))]
+)
 functions = [c for c in stack.node.find_all() if isinstance(c, lambda_.CfnFunction)]
 assert len(functions) == 1, functions
 functions[0].add_property_override("Timeout", TIMEOUT_SECONDS)
