@@ -13,6 +13,7 @@ yields truncated bytes, and a transient cut does not fail the deployment.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import struct
@@ -120,10 +121,9 @@ class _Range:
 
     def close(self) -> None:
         if self._body is not None:
-            try:
+            # closing a broken stream must not hide the real error
+            with contextlib.suppress(Exception):
                 self._body.close()
-            except Exception:  # noqa: BLE001 - closing a broken stream must not hide the real error
-                pass
             self._body = None
 
 
