@@ -24,9 +24,18 @@ from typing import Any, TypeVar
 from . import plan as planning
 from .amplify import Amplify, AmplifyError, BranchBusy
 from .deadline import Deadline
-from .markers import substitute
+from .markers import substitute, substitute_bytes
 from .props import FILES, DeploymentProps
-from .s3io import CHUNK, SourceError, entry_chunks, head_size, object_chunks, open_zip, raw_entry_chunks
+from .s3io import (
+    CHUNK,
+    SourceError,
+    entry_chunks,
+    head_size,
+    object_chunks,
+    open_zip,
+    raw_entry_chunks,
+    window_contents,
+)
 from .upload import UploadError, UploadPolicy, close_connections, put
 
 logger = logging.getLogger(__name__)
@@ -181,12 +190,44 @@ def _write_merged_zip(
     return path, content_bytes
 
 
-def _md5_all(
-    s3: Any, sources: Sequence[_Source], entries: Sequence[planning.Entry], workers: int, deadline: Deadline
-) -> dict[str, tuple[str, int]]:
-    out: dict[str, tuple[str, int]] = {}
+KEEP_BUDGET = 32 * 1024 * 1024  # FILES mode: final bytes of small files kept for their upload
+WINDOWS_IN_FLIGHT = 8  # window buffers (<= plan.WINDOW each) held at once in the md5 pass
 
-    def one(e: planning.Entry, abort: threading.Event) -> None:
+
+@dataclass
+class _Prepared:
+    """FILES mode after the md5 pass: path -> (md5 hex, size) of every file, and the final bytes of
+    small files kept for their upload (at most `budget` bytes in all; popped once uploaded)."""
+
+    digests: dict[str, tuple[str, int]] = field(default_factory=dict)
+    kept: dict[str, bytes] = field(default_factory=dict)
+    budget: int = KEEP_BUDGET
+    kept_bytes: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, path: str, data: bytes) -> None:
+        self.digests[path] = (hashlib.md5(data, usedforsecurity=False).hexdigest(), len(data))
+        with self.lock:
+            if self.kept_bytes + len(data) <= self.budget:
+                self.kept_bytes += len(data)
+                self.kept[path] = data
+
+
+def _md5_all(
+    s3: Any,
+    sources: Sequence[_Source],
+    entries: Sequence[planning.Entry],
+    workers: int,
+    deadline: Deadline,
+    budget: int | None = None,
+) -> _Prepared:
+    """md5 and size of every file. Small files are read in windows (one ranged GET per <= 2 MiB of a
+    zip) and their final bytes kept for the upload while the budget lasts; other files are streamed."""
+    prepared = _Prepared(budget=KEEP_BUDGET if budget is None else budget)
+    windows, singles = planning.group_reads(entries)
+    in_flight = threading.Semaphore(WINDOWS_IN_FLIGHT)
+
+    def stream(e: planning.Entry, abort: threading.Event) -> None:
         h = hashlib.md5(usedforsecurity=False)
         n = 0
         for chunk in _content(s3, sources[e.source_index], e):
@@ -194,10 +235,31 @@ def _md5_all(
                 return
             h.update(chunk)
             n += len(chunk)
-        out[e.path] = (h.hexdigest(), n)
+        prepared.digests[e.path] = (h.hexdigest(), n)
 
-    _parallel(entries, one, workers, deadline, "reading the sources (md5)")
-    return out
+    def window(w: planning.Window, abort: threading.Event) -> None:
+        src = sources[w.source_index]
+        by_info = {id(e.info): e for e in w.entries}
+        with in_flight:
+            if abort.is_set():
+                return
+            contents = window_contents(s3, src.bucket, src.key, [e.info for e in w.entries], src.size, w.end)
+            for info, data in contents:
+                e = by_info[id(info)]
+                if data is None:  # its data lies beyond the window (odd local header): stream it
+                    stream(e, abort)
+                else:
+                    prepared.add(e.path, substitute_bytes(data, src.markers))
+
+    def one(item: planning.Window | planning.Entry, abort: threading.Event) -> None:
+        if isinstance(item, planning.Window):
+            window(item, abort)
+        else:
+            stream(item, abort)
+
+    items: list[planning.Window | planning.Entry] = [*windows, *singles]
+    _parallel(items, one, workers, deadline, "reading the sources (md5)")
+    return prepared
 
 
 def _read_sources(s3: Any, props: DeploymentProps) -> tuple[list[_Source], list[planning.SourceListing]]:
@@ -246,12 +308,15 @@ def _deploy(
     try:
         file_map: dict[str, str] | None = None
         sizes: dict[str, int] = {}
+        kept: dict[str, bytes] = {}
         zip_size = 0
         byte_count = plan.byte_count
         if plan.mode == FILES:
-            md5s = _md5_all(s3, sources, plan.entries, settings.workers, deadline)
-            file_map = {p: md5 for p, (md5, _) in md5s.items()}
-            sizes = {p: n for p, (_, n) in md5s.items()}
+            prepared = _md5_all(s3, sources, plan.entries, settings.workers, deadline)
+            file_map = {p: md5 for p, (md5, _) in prepared.digests.items()}
+            sizes = {p: n for p, (_, n) in prepared.digests.items()}
+            kept = prepared.kept
+            del prepared
             byte_count = sum(sizes.values())
         elif plan.direct:
             zip_size = sources[0].size
@@ -271,7 +336,7 @@ def _deploy(
         job_id = str(created.get("jobId"))
         logger.info("job %s: created", job_id)
         try:
-            _upload(plan, created, sources, s3, sizes, zip_size, spool, deadline, settings)
+            _upload(plan, created, sources, s3, sizes, kept, zip_size, spool, deadline, settings)
             amp.start(job_id)
         except BaseException as exc:
             stopped = amp.stop(job_id, quiet_errors=True)
@@ -311,6 +376,7 @@ def _upload(
     sources: Sequence[_Source],
     s3: Any,
     sizes: Mapping[str, int],
+    kept: dict[str, bytes],
     zip_size: int,
     spool: str | None,
     deadline: Deadline,
@@ -324,15 +390,14 @@ def _upload(
 
         def one(e: planning.Entry, abort: threading.Event) -> None:
             src = sources[e.source_index]
-            put(
-                urls[e.path],
-                lambda: _guard(_content(s3, src, e), deadline, e.path),
-                sizes[e.path],
-                e.path,
-                deadline,
-                settings.upload,
-                abort,
-            )
+            data = kept.get(e.path)  # the same bytes the md5 was taken of, on every attempt
+            body: Callable[[], Iterable[bytes]]
+            if data is not None:
+                body = lambda: _guard(iter((data,)), deadline, e.path)  # noqa: E731
+            else:
+                body = lambda: _guard(_content(s3, src, e), deadline, e.path)  # noqa: E731
+            put(urls[e.path], body, sizes[e.path], e.path, deadline, settings.upload, abort)
+            kept.pop(e.path, None)
 
         _parallel(plan.entries, one, settings.workers, deadline, "uploads")
         logger.info("uploads: %d files, %d bytes", len(plan.entries), sum(sizes.values()))

@@ -177,3 +177,65 @@ def check_zip_size(size: int, what: str) -> None:
         raise PlanError(
             f"{what} is {size / 1024**3:.2f} GiB; a ZIP deployment is at most 5 GiB: use UploadMode FILES"
         )
+
+
+# FILES mode reads: small files in windows (one ranged GET for many consecutive entries).
+SMALL_FILE = 256 * 1024  # compressed and uncompressed at most this: read in a window
+WINDOW = 2 * 1024 * 1024  # bytes of the zip one window GET covers at most
+_LOCAL_HEADER_GUESS = 30 + 512  # fixed part of a local header + slack for a longer extra field
+
+
+@dataclass(frozen=True)
+class Window:
+    """Consecutive small entries of one source zip (sorted by header_offset), read with one GET of
+    bytes [entries[0].info.header_offset, end)."""
+
+    source_index: int
+    entries: tuple[Entry, ...]
+    end: int
+
+    @property
+    def span(self) -> int:
+        return self.end - self.entries[0].info.header_offset
+
+
+def entry_extent(info: zipfile.ZipInfo) -> int:
+    """Where an entry's compressed data ends at the latest, from its central-directory record: the
+    local header is guessed generously (both names, the central extra field and 512 bytes of slack)."""
+    name = len(info.orig_filename.encode("utf-8", "surrogateescape"))
+    return info.header_offset + _LOCAL_HEADER_GUESS + 2 * name + len(info.extra) + info.compress_size
+
+
+def is_small(info: zipfile.ZipInfo, small: int = SMALL_FILE) -> bool:
+    return (
+        info.compress_size <= small
+        and info.file_size <= small
+        and info.compress_type in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+    )
+
+
+def group_reads(
+    entries: Iterable[Entry], small: int = SMALL_FILE, window: int = WINDOW
+) -> tuple[list[Window], list[Entry]]:
+    """(windows, singles): small entries grouped per source in zip order into windows that span at
+    most `window` bytes (a window always holds at least one entry); every other entry is a single
+    (read as a stream). Every entry is in exactly one of the two."""
+    by_source: dict[int, list[Entry]] = {}
+    singles: list[Entry] = []
+    for e in entries:
+        if is_small(e.info, small):
+            by_source.setdefault(e.source_index, []).append(e)
+        else:
+            singles.append(e)
+    windows: list[Window] = []
+    for index in sorted(by_source):
+        current: list[Entry] = []
+        for e in sorted(by_source[index], key=lambda e: e.info.header_offset):
+            end = entry_extent(e.info)
+            if current and end - current[0].info.header_offset > window:
+                windows.append(Window(index, tuple(current), entry_extent(current[-1].info)))
+                current = []
+            current.append(e)
+        if current:
+            windows.append(Window(index, tuple(current), entry_extent(current[-1].info)))
+    return windows, singles

@@ -4,6 +4,8 @@
   `zipfile.ZipFile` reads a source zip's central directory through it.
 - `entry_chunks` / `raw_entry_chunks`: one zip entry's bytes (decompressed, or as stored), streamed by
   a single ranged GET per entry, with CRC and size checks.
+- `window_contents`: the contents of several small consecutive entries of a zip, from one ranged GET
+  of at most `plan.WINDOW` bytes (FILES mode's md5 pass), CRC and size checked.
 - `object_chunks`: a whole object, streamed.
 
 A read cut mid-stream (connection reset, incomplete body, read timeout) is resumed with a ranged GET
@@ -19,13 +21,13 @@ import logging
 import struct
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 CHUNK = 256 * 1024
-READ_AHEAD = 1024 * 1024
+READ_AHEAD = 64 * 1024  # the tail read that lists a zip: its end records + a typical central directory
 _LOCAL_HEADER = struct.Struct("<4s5H3L2H")  # signature .. extra length: 30 bytes
 _LOCAL_SIG = b"PK\x03\x04"
 _HEADER_SLACK = 512  # extra bytes fetched beyond the central-directory guess of the local header
@@ -302,6 +304,58 @@ def entry_chunks(
             yield rest
     if total != info.file_size or crc != info.CRC:
         raise SourceError(f"source {label}: {info.filename!r:.60} is corrupt (size or CRC mismatch)")
+
+
+def window_contents(
+    client: Any, bucket: str, key: str, infos: Sequence[zipfile.ZipInfo], object_size: int, end: int
+) -> Iterator[tuple[zipfile.ZipInfo, bytes | None]]:
+    """(info, content) for consecutive small entries of one zip (sorted by `header_offset`, stored or
+    deflate), from ONE ranged GET of bytes [infos[0].header_offset, end) (clamped to the object; `end`
+    from `plan.entry_extent`), resumed like any read if cut. Each content is decompressed (at most
+    file_size + 1 bytes are inflated), size and CRC checked. `None` for an entry whose data is not
+    inside the buffer (a local extra field far longer than the central directory's): the caller
+    reads that one on its own. Memory: the window buffer plus one entry's content at a time."""
+    label = s3_label(bucket, key)
+    start = infos[0].header_offset
+    last = min(object_size, end) - 1
+    more = f" and {len(infos) - 1} more" if len(infos) > 1 else ""
+    rng = _Range(client, bucket, key, start, last, f"{infos[0].filename!r:.60}{more} from {label}")
+    try:
+        buf = rng.read(last - start + 1)
+    finally:
+        rng.close()
+    if len(buf) != last - start + 1:
+        raise SourceError(f"short read from {label} at byte {start}")
+    view = memoryview(buf)
+    for info in infos:
+        off = info.header_offset - start
+        if not 0 <= off <= len(buf) - _LOCAL_HEADER.size:
+            yield info, None
+            continue
+        data_start = off + _local_header_len(buf[off : off + _LOCAL_HEADER.size], label, info.filename)
+        if data_start + info.compress_size > len(buf):
+            yield info, None
+            continue
+        yield info, _inflate_checked(view[data_start : data_start + info.compress_size], info, label)
+
+
+def _inflate_checked(raw: memoryview, info: zipfile.ZipInfo, label: str) -> bytes:
+    if info.compress_type == zipfile.ZIP_DEFLATED:
+        inflater = zlib.decompressobj(-15)
+        try:
+            data = inflater.decompress(raw, info.file_size + 1)  # a lying size cannot inflate more
+        except zlib.error:
+            data = b""  # reported as corrupt below
+    elif info.compress_type == zipfile.ZIP_STORED:
+        data = bytes(raw)
+    else:
+        raise SourceError(
+            f"source {label}: {info.filename!r:.60} uses compression method {info.compress_type}; "
+            "only stored and deflate are supported"
+        )
+    if len(data) != info.file_size or zlib.crc32(data) != info.CRC:
+        raise SourceError(f"source {label}: {info.filename!r:.60} is corrupt (size or CRC mismatch)")
+    return data
 
 
 def object_chunks(client: Any, bucket: str, key: str) -> tuple[Iterator[bytes], int]:

@@ -421,3 +421,68 @@ def test_a_site_without_index_html_deploys_with_a_warning(site):
     assert resp["Status"] == "SUCCESS", resp["Reason"]
     warnings = [r for r in site.records if r.levelno == logging.WARNING]
     assert any("no index.html" in r.getMessage() for r in warnings)
+
+
+def _small_site(n: int, seed: int) -> dict[str, bytes]:
+    rng = random.Random(seed)
+    return {f"s/{i:04d}.bin": rng.randbytes(rng.randrange(0, 12_000)) for i in range(n)}
+
+
+@pytest.mark.parametrize("budget", [None, 300_000])  # default: all small files kept; small: most re-read
+def test_files_mode_windows_deploy_byte_exact(site, monkeypatch, budget):
+    """Many small files (their zip spans several 2 MiB windows, so files straddle window limits), a
+    large file, a second source with markers, and the first window GET cut halfway (resumed): every
+    file arrives byte-exact, and with the default budget uploads read nothing more from S3."""
+    from amplify_deployment_handler import deploy, s3io
+
+    if budget is not None:
+        monkeypatch.setattr(deploy, "KEEP_BUDGET", budget)
+    files = _small_site(600, 11)  # ~3.5 MB incompressible: 2 windows
+    files["index.html"] = b"<h1>windows</h1>"
+    files["big/blob.bin"] = random.Random(12).randbytes(700 * 1024)
+    marked = {f"m/{i}.js": f"const a = '<<marker:0xbaba:0>>'; // {i} {'x' * i}" for i in range(50)}
+    gets: list[tuple[int, int]] = []
+    cut = {"left": 1}
+    real = s3io._get_range
+
+    class CutBody:
+        def __init__(self, body, n):
+            self._body, self._left = body, n
+
+        def read(self, n=-1):
+            if self._left <= 0:
+                from botocore.exceptions import ReadTimeoutError
+
+                raise ReadTimeoutError(endpoint_url="s3")
+            data = self._body.read(min(n, self._left) if n >= 0 else self._left)
+            self._left -= len(data)
+            return data
+
+        def close(self):
+            self._body.close()
+
+    def get_range(client, bucket, key, start, end):
+        gets.append((start, end))
+        body = real(client, bucket, key, start, end)
+        if end - start > 1_000_000 and cut["left"]:
+            cut["left"] -= 1
+            return CutBody(body, (end - start) // 2)
+        return body
+
+    monkeypatch.setattr(s3io, "_get_range", get_range)
+    one, two = site.put_zip(files), site.put_zip(marked)
+    resp = site.invoke(
+        "Create", site.props(site.source(one), site.source(two, {"<<marker:0xbaba:0>>": "v=1"}), mode="FILES")
+    )
+    assert resp["Status"] == "SUCCESS", resp["Reason"]
+    expected = {**files, **{p: v.replace("<<marker:0xbaba:0>>", "v=1").encode() for p, v in marked.items()}}
+    assert resp["Data"]["FileCount"] == str(len(expected))
+    assert resp["Data"]["ByteCount"] == str(sum(len(v) for v in expected.values()))
+    assert cut["left"] == 0 and "cut at byte" in site.log_text
+    for path, data in expected.items():
+        assert site.fetch("/" + path) == (200, data), path
+    if budget is None:
+        # 2 listings, 3 windows (+1 resume), the large file twice (md5 pass, upload): not one per file
+        assert len(gets) <= 10, gets
+    else:
+        assert len(gets) > 300  # past the budget, files are read again for their upload
