@@ -41,7 +41,8 @@ MiB = data.MiB
 PY = sys.executable
 BUCKET = "bench-assets"
 LATENCY = 0.020
-WORKERS = 16
+WORKERS = 32  # the handler's default (AMPLIFY_DEPLOYMENT_UPLOAD_WORKERS unset): the raw client uses it too
+ALT_WORKERS = 16  # also measured at the main file count, handler and raw client, to choose the default
 
 
 def proc_cpu(pid: int) -> float:
@@ -221,7 +222,6 @@ class Bench:
         mode: str,
         sources: list[dict],
         workers: int = WORKERS,
-        proposal: bool = False,
         chunk: int = 0,
     ) -> dict:
         tmp = self.work / "handler-tmp"
@@ -249,7 +249,6 @@ class Bench:
             "lambda_dir": str(ROOT / "lambda"),
             "event": event,
             "timeout_s": 900,
-            "proposal": proposal,
             "chunk": chunk,
         }
         env = {
@@ -266,7 +265,6 @@ class Bench:
             )
         measured["response_data"] = response.data
         impl = "handler" if workers == WORKERS else f"handler_w{workers}"
-        impl += "+proposal" if proposal else ""
         impl += f"+chunk{chunk >> 10}k" if chunk else ""
         return self._record(workload, impl, meta, measured)
 
@@ -553,8 +551,9 @@ def main(argv: list[str] | None = None) -> int:
                 b.handler(wl, meta, "FILES", [source(key)])
                 if n in reference_files:
                     b.reference(wl, meta, "FILES", [source(key)])
-                if n in (1000, main_files):  # the change proposed in docs/performance.md, prototyped
-                    b.handler(wl, meta, "FILES", [source(key)], proposal=True)
+                if n == main_files:  # the same at another concurrency (the default's choice)
+                    b.baseline_files(wl, meta, key, workers=ALT_WORKERS)
+                    b.handler(wl, meta, "FILES", [source(key)], workers=ALT_WORKERS)
                 if first_path is not None:
                     fkey = first_path.name
                     b.put_object(fkey, first_path)
@@ -565,14 +564,6 @@ def main(argv: list[str] | None = None) -> int:
                         "latency_ms": LATENCY * 1000,
                     }
                     b.handler(f"files-{serial_files}-serial", meta1, "FILES", [source(fkey)], workers=1)
-                    b.handler(
-                        f"files-{serial_files}-serial",
-                        meta1,
-                        "FILES",
-                        [source(fkey)],
-                        workers=1,
-                        proposal=True,
-                    )
                     b.baseline_files(f"files-{serial_files}-serial", meta1, fkey, workers=1)
                     b.drop_object(fkey)
                 b.drop_object(key)
@@ -590,6 +581,7 @@ def main(argv: list[str] | None = None) -> int:
         "multi_mib": multi_size,
         "latency_ms": LATENCY * 1000,
         "workers": WORKERS,
+        "alt_workers": ALT_WORKERS,
         "big_sizes_mib": big_sizes,
         "repeats_at_mib": repeats_at,
     }

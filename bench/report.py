@@ -203,29 +203,22 @@ def findings(results: dict) -> list[str]:
             f"{p['workers']} threads over one ({n / b['wall_s']:.0f} vs {ns / b1['wall_s']:.1f} files/s): "
             "on this machine the emulator's per-upload service time bounds the speed-up, whatever the client."
         )
-    for wl in ("files-1000", f"files-{n}"):
-        h, hp, bb = (_run(results, wl, i) for i in ("handler", "handler+proposal", "baseline"))
-        if h and hp and bb:
+    w2 = p.get("alt_workers")
+    s = _run(results, f"files-{ns}-serial", "handler_w1")
+    for w, impl, bimpl in (
+        (p["workers"], "handler", "baseline"),
+        (w2, f"handler_w{w2}", f"baseline_w{w2}"),
+    ):
+        h, bb = _run(results, f"files-{n}", impl), _run(results, f"files-{n}", bimpl)
+        if h and bb and s and b1:
             out.append(
-                f"{wl}: the FILES-mode change proposed in docs/performance.md (prototype bench/proposal.py) "
-                f"takes {h['wall_s']:.2f} s -> {hp['wall_s']:.2f} s "
-                f"({hp['wall_s'] / bb['wall_s']:.2f}x the raw "
-                f"client, was {h['wall_s'] / bb['wall_s']:.2f}x); S3 GETs {h['s3_get_requests']} -> "
-                f"{hp['s3_get_requests']}; handler CPU {h['cpu_s']:.1f} -> {hp['cpu_s']:.1f} s; S3 "
-                f"server CPU "
-                f"{h['s3_server_cpu_s']:.1f} -> {hp['s3_server_cpu_s']:.1f} s; peak RSS "
-                f"{h['peak_rss_mib']:.0f} -> {hp['peak_rss_mib']:.0f} MiB."
+                f"files-{n} with {w} workers: handler {h['wall_s']:.2f} s, raw client {bb['wall_s']:.2f} s "
+                f"({h['wall_s'] / bb['wall_s']:.2f}x); files/s vs one at a time: handler "
+                f"{(n / h['wall_s']) / (ns / s['wall_s']):.1f}x, raw client "
+                f"{(n / bb['wall_s']) / (ns / b1['wall_s']):.1f}x; S3 GETs {h['s3_get_requests']}; CPU "
+                f"handler / S3 server / emulator {h['cpu_s']:.1f} / {h['s3_server_cpu_s']:.1f} / "
+                f"{h['emulator_cpu_s']:.1f} s; peak RSS {h['peak_rss_mib']:.0f} MiB."
             )
-    h, s = (
-        _run(results, f"files-{n}", "handler+proposal"),
-        _run(results, f"files-{ns}-serial", "handler_w1+proposal"),
-    )
-    if h and s:
-        out.append(
-            f"With that change, files/s with {p['workers']} workers vs one at a time would be "
-            f"{(n / h['wall_s']) / (ns / s['wall_s']):.1f}x ({n / h['wall_s']:.0f} vs {ns / s['wall_s']:.1f} "
-            f"files/s; one at a time {s['wall_s']:.2f} s for {ns} files)."
-        )
     m = p.get("repeats_at_mib")
     h = _run(results, f"zip-{m}mib", "handler", _stage)
     hc = _run(results, f"zip-{m}mib", "handler+chunk1024k", _stage)
@@ -233,7 +226,8 @@ def findings(results: dict) -> list[str]:
     if h and hc and b:
         out.append(
             f"zip-{m}mib: the S3->URL stream takes {_stage(h):.3f} s in 256 KiB pieces (today) and "
-            f"{_stage(hc):.3f} s in 1 MiB pieces (what-if, bench/proposal.py install_chunk), raw stream "
+            f"{_stage(hc):.3f} s in 1 MiB pieces (what-if: bench/runner.py sets s3io.CHUNK and "
+            f"upload.CHUNK_SEND), raw stream "
             f"{b['child']['stream_s']:.3f} s (medians); peak RSS {h['peak_rss_mib']:.0f} vs "
             f"{hc['peak_rss_mib']:.0f} MiB."
         )
@@ -320,7 +314,7 @@ def plots(results: dict) -> list[str]:
     out_dir.mkdir(parents=True, exist_ok=True)
     made = []
     p = results["params"]
-    styles = {"handler": "o-", "baseline": "s--", "reference": "^:", "handler+proposal": "d-."}
+    styles = {"handler": "o-", "baseline": "s--", "reference": "^:"}
     for name, xs, wl, xlabel, title in (
         (
             "size-scaling.png",

@@ -101,16 +101,10 @@ def main():
     import amplify_deployment_handler.index as index  # noqa: E402
 
     import_s = time.perf_counter() - t0
-    if spec.get("proposal"):  # the what-if prototype of docs/performance.md (bench/proposal.py)
-        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-        import proposal
+    if spec.get("chunk"):  # what-if: the ZIP stream read and sent in bigger pieces than 256 KiB
+        from amplify_deployment_handler import s3io, upload
 
-        proposal.install()
-    if spec.get("chunk"):  # what-if: the ZIP stream in bigger pieces (bench/proposal.py)
-        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-        import proposal
-
-        proposal.install_chunk(int(spec["chunk"]))
+        s3io.CHUNK = upload.CHUNK_SEND = int(spec["chunk"])  # both are read at call time
     context = Context(spec.get("timeout_s", 900))
     start_epoch = time.time()
     t1 = time.perf_counter()

@@ -49,7 +49,7 @@ class DeploymentError(Exception):
 @dataclass(frozen=True)
 class Settings:
     abandoned_after_s: float = 900.0
-    workers: int = 16
+    workers: int = 32
     upload: UploadPolicy = field(default_factory=UploadPolicy)
     tmp_dir: str | None = None
 

@@ -87,4 +87,4 @@ def test_settings_from_env(monkeypatch):
     monkeypatch.setenv("AMPLIFY_DEPLOYMENT_FUNCTION_TIMEOUT", "soon")
     monkeypatch.delenv("AMPLIFY_DEPLOYMENT_UPLOAD_WORKERS")
     s = index.settings_from_env()
-    assert s.abandoned_after_s == 900 and s.workers == 16
+    assert s.abandoned_after_s == 900 and s.workers == 32
