@@ -37,12 +37,12 @@ class Context:
 class Stages(logging.Handler):
     """Records the time of the handler's stage log lines (see docs/handler.md, Logs)."""
 
-    MARKS = (
-        ("plan", "plan: "),
-        ("created", ": created"),
-        ("uploaded", "uploads: "),
-        ("started", ": started"),
-        ("result", "result: "),
+    MARKS = (  # substrings of the handler's JSON stage lines
+        ("plan", '"stage":"plan"'),
+        ("created", '"action":"created"'),
+        ("uploaded", '"stage":"upload","done":true'),
+        ("started", '"action":"started"'),
+        ("result", '"stage":"result"'),
     )
 
     def __init__(self):

@@ -12,9 +12,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from . import jobs
 from .deadline import Deadline
+from .logs import event
 from .upload import backoff
-
-logger = logging.getLogger(__name__)
 
 RETRYABLE_CODES = frozenset(
     {"LimitExceededException", "TooManyRequestsException", "InternalFailureException"}
@@ -91,7 +90,7 @@ class Amplify:
                     raise AmplifyError(
                         f"{what} kept failing with {code} on {self.app_id}/{self.branch} until the deadline"
                     ) from exc
-                logger.info("amplify: %s got %s, retrying in %.1fs", what, code, pause)
+                event("retry", msg=f"amplify: {what} got {code}, retrying in {pause:.1f}s")
                 self._pause(pause)
             except BotoCoreError as exc:
                 raise AmplifyError(f"{what} failed on {self.app_id}/{self.branch}: {_short(exc)}") from exc
@@ -111,7 +110,8 @@ class Amplify:
             blocking += [j for j in state.abandoned if str(j.get("jobId")) in stopped]
             for job in fresh:
                 job_id = str(job.get("jobId"))
-                logger.info("wait: stopping job %s, PENDING longer than the function timeout", job_id)
+                why = "PENDING longer than the function timeout"
+                event("wait", job_id=job_id, status="PENDING", action="stopping", why=why)
                 stopped.add(job_id)
                 self.stop(job_id, quiet_errors=True)
             if fresh:
@@ -123,7 +123,7 @@ class Amplify:
             job_id, status = str(first.get("jobId")), str(first.get("status"))
             if job_id not in waited_for:
                 waited_for.add(job_id)
-                logger.info("wait: branch busy with job %s (%s), waiting", job_id, status)
+                event("wait", job_id=job_id, status=status, action="waiting")
             pause = min(15.0, 1.0 * 1.5 ** (attempt - 1))
             if self.deadline.remaining() < pause + 1:
                 raise AmplifyError(
@@ -151,12 +151,12 @@ class Amplify:
         Errors are logged, not raised, with quiet_errors."""
         try:
             self._retrying(f"StopJob {job_id}", lambda: self.client.stop_job(**self._ids(), jobId=job_id))
-            logger.info("job %s: stop requested", job_id)
+            event("job", job_id=job_id, action="stop_requested")
             return True
         except AmplifyError as exc:
             if not quiet_errors:
                 raise
-            logger.warning("job %s: StopJob failed (%s)", job_id, exc)
+            event("job", logging.WARNING, job_id=job_id, action="stop_failed", error=str(exc))
             return False
 
     def poll(self, job_id: str, first_pause: float = 0.5, max_pause: float = 5.0) -> None:
@@ -169,7 +169,7 @@ class Amplify:
             job = resp.get("job", {})
             status = str(job.get("summary", {}).get("status", ""))
             if status != last:
-                logger.info("job %s: %s", job_id, status)
+                event("job", job_id=job_id, status=status)
                 last = status
             if status == jobs.SUCCEEDED:
                 return

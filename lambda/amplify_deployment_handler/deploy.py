@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 from . import plan as planning
 from .amplify import Amplify, AmplifyError, BranchBusy
 from .deadline import Deadline
+from .logs import DEFAULT_PROGRESS_INTERVAL, Progress, event
 from .markers import substitute, substitute_bytes
 from .props import FILES, DeploymentProps
 from .s3io import (
@@ -38,7 +39,6 @@ from .s3io import (
 )
 from .upload import UploadError, UploadPolicy, close_connections, put
 
-logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
@@ -52,6 +52,7 @@ class Settings:
     workers: int = 32
     upload: UploadPolicy = field(default_factory=UploadPolicy)
     tmp_dir: str | None = None
+    progress_interval: float = DEFAULT_PROGRESS_INTERVAL  # seconds between upload progress lines
 
 
 @dataclass(frozen=True)
@@ -258,7 +259,17 @@ def _md5_all(
             stream(item, abort)
 
     items: list[planning.Window | planning.Entry] = [*windows, *singles]
+    started = time.monotonic()
     _parallel(items, one, workers, deadline, "reading the sources (md5)")
+    event(
+        "prepare",
+        files=len(prepared.digests),
+        bytes=sum(n for _, n in prepared.digests.values()),
+        windows=len(windows),
+        streamed=len(singles),
+        kept_bytes=prepared.kept_bytes,
+        seconds=time.monotonic() - started,
+    )
     return prepared
 
 
@@ -298,11 +309,9 @@ def _deploy(
     sources, listings = _read_sources(s3, props)
     plan = planning.make_plan(props, listings)
     how = "FILES" if plan.mode == FILES else ("ZIP direct" if plan.direct else "ZIP merged")
-    logger.info(
-        "plan: %s, %d source(s), %d files, %d bytes", how, len(sources), plan.file_count, plan.byte_count
-    )
+    event("plan", mode=how, sources=len(sources), files=plan.file_count, bytes=plan.byte_count)
     if not plan.has_index_html:
-        logger.warning("plan: no index.html at the site root; Amplify will answer 404 at /")
+        event("plan", logging.WARNING, warning="no index.html at the site root; Amplify will answer 404 at /")
 
     spool: str | None = None
     try:
@@ -326,15 +335,16 @@ def _deploy(
             planning.check_zip_size(estimate, "the merged site zip")
             if shutil.disk_usage(settings.tmp_dir or tempfile.gettempdir()).free < estimate:
                 raise planning.PlanError(_NO_SPACE)
+            started = time.monotonic()
             spool, byte_count = build_merged_zip(s3, sources, plan.entries, settings.tmp_dir)
             zip_size = os.path.getsize(spool)
             planning.check_zip_size(zip_size, "the merged site zip")
-            logger.info("plan: merged zip built, %d bytes", zip_size)
+            event("prepare", merged_zip_bytes=zip_size, seconds=time.monotonic() - started)
 
         amp = Amplify(amplify_client, props.app_id, props.branch_name, deadline, sleep=sleep or time.sleep)
         created = _create_when_free(amp, file_map, settings.abandoned_after_s)
         job_id = str(created.get("jobId"))
-        logger.info("job %s: created", job_id)
+        event("job", job_id=job_id, action="created")
         try:
             _upload(plan, created, sources, s3, sizes, kept, zip_size, spool, deadline, settings)
             amp.start(job_id)
@@ -348,7 +358,7 @@ def _deploy(
                     "the live site is unchanged"
                 ) from exc
             raise
-        logger.info("job %s: started", job_id)
+        event("job", job_id=job_id, action="started")
         amp.poll(job_id)
         return Result(job_id, plan.file_count, byte_count)
     finally:
@@ -367,7 +377,7 @@ def _create_when_free(amp: Amplify, file_map: dict[str, str] | None, abandoned_a
         except BranchBusy:
             if amp.deadline.remaining() < 2:
                 raise
-            logger.info("wait: another job took the branch before CreateDeployment, waiting again")
+            event("wait", action="waiting", why="another job took the branch before CreateDeployment")
 
 
 def _upload(
@@ -388,6 +398,8 @@ def _upload(
         if missing is not None:
             raise UploadError(f"CreateDeployment returned no upload URL for {missing!r:.80}")
 
+        progress = Progress(len(plan.entries), sum(sizes.values()), settings.progress_interval)
+
         def one(e: planning.Entry, abort: threading.Event) -> None:
             src = sources[e.source_index]
             data = kept.get(e.path)  # the same bytes the md5 was taken of, on every attempt
@@ -398,21 +410,29 @@ def _upload(
                 body = lambda: _guard(_content(s3, src, e), deadline, e.path)  # noqa: E731
             put(urls[e.path], body, sizes[e.path], e.path, deadline, settings.upload, abort)
             kept.pop(e.path, None)
+            progress.add(1, sizes[e.path])
 
         _parallel(plan.entries, one, settings.workers, deadline, "uploads")
-        logger.info("uploads: %d files, %d bytes", len(plan.entries), sum(sizes.values()))
+        progress.done()
         return
     url = created.get("zipUploadUrl")
     if not url:
         raise UploadError("CreateDeployment returned no zipUploadUrl")
+    progress = Progress(1, zip_size, settings.progress_interval)
     if plan.direct:
         src = sources[0]
-        body: Callable[[], Iterable[bytes]] = lambda: _guard(  # noqa: E731
-            object_chunks(s3, src.bucket, src.key)[0], deadline, "the site zip"
-        )
+        chunks: Callable[[], Iterable[bytes]] = lambda: object_chunks(s3, src.bucket, src.key)[0]  # noqa: E731
     else:
         assert spool is not None
         path = spool
-        body = lambda: _guard(_file_chunks(path), deadline, "the site zip")  # noqa: E731
+        chunks = lambda: _file_chunks(path)  # noqa: E731
+
+    def body() -> Iterator[bytes]:
+        progress.rewind()  # each attempt sends the zip from its start
+        for chunk in _guard(chunks(), deadline, "the site zip"):
+            progress.add(0, len(chunk))
+            yield chunk
+
     attempts = put(url, body, zip_size, "the site zip", deadline, settings.upload)
-    logger.info("uploads: site zip, %d bytes, %d attempt(s)", zip_size, attempts)
+    progress.add(1)
+    progress.done(attempts=attempts)

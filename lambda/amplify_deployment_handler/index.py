@@ -10,10 +10,13 @@ from __future__ import annotations
 import logging
 import os
 import re
+import time
 from typing import Any
 
 from .deadline import Deadline
 from .deploy import DeploymentError, Settings, deploy
+from .logs import DEFAULT_PROGRESS_INTERVAL
+from .logs import event as log_event
 from .props import PropsError, parse_props
 from .upload import UploadPolicy
 
@@ -40,7 +43,7 @@ def _env_number(name: str, default: float, low: float, high: float) -> float:
     try:
         value = float(raw)
     except ValueError:
-        logger.warning("%s=%r is not a number; using %s", name, raw[:20], default)
+        log_event("config", logging.WARNING, warning=f"{name}={raw[:20]!r} is not a number; using {default}")
         return default
     return min(high, max(low, value))
 
@@ -53,6 +56,9 @@ def settings_from_env() -> Settings:
         workers=int(_env_number("AMPLIFY_DEPLOYMENT_UPLOAD_WORKERS", DEFAULT_WORKERS, 1, 64)),
         upload=UploadPolicy(),
         tmp_dir=os.environ.get("AMPLIFY_DEPLOYMENT_TMP_DIR") or None,
+        progress_interval=_env_number(
+            "AMPLIFY_DEPLOYMENT_PROGRESS_INTERVAL", DEFAULT_PROGRESS_INTERVAL, 0, 3600
+        ),
     )
 
 
@@ -76,9 +82,15 @@ def _clients(workers: int) -> tuple[Any, Any]:
     return s3, amplify
 
 
-def _fail(reason: str, physical_id: str | None) -> str | None:
+def _fail(reason: str, physical_id: str | None, started: float) -> str | None:
     reason = clean_reason(reason)
-    logger.error("result: FAILED %s", reason)
+    log_event(
+        "result",
+        logging.ERROR,
+        status="FAILED",
+        reason=reason,
+        seconds=time.monotonic() - started,
+    )
     _helper.Status = "FAILED"
     _helper.Reason = reason
     return physical_id
@@ -88,22 +100,28 @@ def _create_or_update(event: dict[str, Any], context: Any) -> str | None:
     request = event.get("RequestType", "?")
     old_id = event.get("PhysicalResourceId")  # present on Update: keep it when the update fails
     deadline = Deadline.from_context(context)
+    started = time.monotonic()
     try:
         props = parse_props(event.get("ResourceProperties"))
     except PropsError as exc:
-        return _fail(f"invalid properties: {exc}", old_id)
-    logger.info(
-        "%s %s: %s mode, %d source(s)", request, props.physical_id, props.upload_mode, len(props.sources)
+        return _fail(f"invalid properties: {exc}", old_id, started)
+    log_event(
+        "request",
+        request=request,
+        app=props.app_id,
+        branch=props.branch_name,
+        mode=props.upload_mode,
+        sources=len(props.sources),
     )
     settings = settings_from_env()
     try:
         s3, amplify = _clients(settings.workers)
         result = deploy(props, s3, amplify, deadline, settings)
     except DeploymentError as exc:
-        return _fail(str(exc), old_id or props.physical_id)
+        return _fail(str(exc), old_id or props.physical_id, started)
     except Exception as exc:
-        logger.exception("unexpected error")
-        return _fail(f"internal error: {type(exc).__name__}: {exc}", old_id or props.physical_id)
+        logger.exception("unexpected error")  # the traceback: a bug to report
+        return _fail(f"internal error: {type(exc).__name__}: {exc}", old_id or props.physical_id, started)
     _helper.Data.update(
         {
             "JobId": result.job_id,
@@ -112,15 +130,23 @@ def _create_or_update(event: dict[str, Any], context: Any) -> str | None:
             "ByteCount": str(result.byte_count),
         }
     )
-    logger.info(
-        "result: SUCCESS job %s, %d files, %d bytes", result.job_id, result.file_count, result.byte_count
+    log_event(
+        "result",
+        status="SUCCESS",
+        job_id=result.job_id,
+        files=result.file_count,
+        bytes=result.byte_count,
+        seconds=time.monotonic() - started,
     )
     return props.physical_id
 
 
 def _delete(event: dict[str, Any], context: Any) -> str | None:
-    logger.info(
-        "Delete %s: deployed content stays on the branch; nothing to do", event.get("PhysicalResourceId")
+    log_event(
+        "result",
+        request="Delete",
+        status="SUCCESS",
+        note="nothing to do: deployed content stays on the branch",
     )
     return event.get("PhysicalResourceId")
 

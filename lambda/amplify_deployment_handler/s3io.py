@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import logging
 import struct
 import zipfile
 import zlib
@@ -26,14 +25,14 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from .logs import event
+
 CHUNK = 256 * 1024
 READ_AHEAD = 64 * 1024  # the tail read that lists a zip: its end records + a typical central directory
 _LOCAL_HEADER = struct.Struct("<4s5H3L2H")  # signature .. extra length: 30 bytes
 _LOCAL_SIG = b"PK\x03\x04"
 _HEADER_SLACK = 512  # extra bytes fetched beyond the central-directory guess of the local header
 MAX_RESUMES = 4  # per stream: ranged re-GETs after a read cut mid-stream
-
-logger = logging.getLogger(__name__)
 
 
 class SourceError(Exception):
@@ -111,7 +110,7 @@ class _Range:
             raise SourceError(
                 f"cannot read {self._what}: {problem} at byte {self.pos}, {MAX_RESUMES} resumes failed"
             )
-        logger.info("s3: read of %s cut at byte %d (%s), resuming", self._what, self.pos, problem)
+        event("retry", msg=f"s3: read of {self._what} cut at byte {self.pos} ({problem}), resuming")
 
     def drain(self) -> None:
         """Read what is left of the current GET (a few slack bytes) so the connection can be reused."""

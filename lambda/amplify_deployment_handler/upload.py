@@ -7,7 +7,6 @@ name the file being uploaded instead.
 from __future__ import annotations
 
 import http.client
-import logging
 import random
 import re
 import socket
@@ -19,9 +18,8 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from .deadline import Deadline
+from .logs import event
 from .s3io import SourceError
-
-logger = logging.getLogger(__name__)
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
@@ -156,7 +154,7 @@ def put(
         pause = backoff(attempt, policy.backoff_base, policy.backoff_max)
         if deadline.remaining() < pause + 1:
             raise UploadError(f"upload of {what} failed ({last}); no time left to retry")
-        logger.info("upload: %s attempt %d failed (%s), retrying", what, attempt, last)
+        event("retry", msg=f"upload: {what} attempt {attempt} failed ({last}), retrying")
         if abort is not None:
             if abort.wait(pause):
                 raise UploadError(f"upload of {what} cancelled")

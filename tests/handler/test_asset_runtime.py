@@ -154,9 +154,9 @@ def test_memory_stays_flat_while_a_big_site_moves(site, sandbox, cert_files, tmp
         f"peak RSS grew by {growth / 2**20:.1f} MiB while moving a {big / 2**20:.0f} MiB site"
     )
     assert (
-        "plan: ZIP direct" in proc.stderr
-        and "plan: ZIP merged" in proc.stderr
-        and "plan: FILES" in proc.stderr
+        '"mode":"ZIP direct"' in proc.stderr
+        and '"mode":"ZIP merged"' in proc.stderr
+        and '"mode":"FILES"' in proc.stderr
     )
 
 
@@ -192,5 +192,5 @@ def test_handler_runs_from_the_asset_in_an_isolated_interpreter(
     assert resp["Status"] == "SUCCESS", resp["Reason"]
     assert site.fetch("/") == (200, b"two") and site.fetch("/a.txt") == (200, b"a")
     # the handler logged its stages to stderr (no Lambda log handler here), and no URL
-    assert "result: SUCCESS job 1, 2 files" in output
+    assert '{"stage":"result","status":"SUCCESS","job_id":"1","files":2,' in output
     assert "X-Amz-" not in output and "/_upload/" not in output and "/cfn/" not in output

@@ -60,7 +60,7 @@ def test_create_deploys_the_site(site, mode):
     assert site.fetch("/css/site.css") == (200, b"body{}")
     assert site.fetch("/about/") == (200, b"about")
     assert site.fetch("/empty.txt") == (200, b"")
-    assert ("ZIP direct" if mode == "ZIP" else "plan: FILES") in site.log_text
+    assert ('"mode":"ZIP direct"' if mode == "ZIP" else '"mode":"FILES"') in site.log_text
     assert_no_secrets(site, resp)
 
 
@@ -80,7 +80,7 @@ def test_a_zip_whose_names_need_rewriting_is_rebuilt(site):
     key = site.put_zip({"./index.html": "dotted", "css//a.css": "a"})
     resp = site.invoke("Create", site.props(site.source(key)))
     assert resp["Status"] == "SUCCESS", resp["Reason"]
-    assert "plan: ZIP merged" in site.log_text
+    assert '"mode":"ZIP merged"' in site.log_text
     assert site.fetch("/") == (200, b"dotted")
     assert site.fetch("/css/a.css") == (200, b"a")
 
@@ -92,7 +92,7 @@ def test_the_merged_zip_spool_is_removed(site, handler_env, tmp_path):
     k1, k2 = site.put_zip({"index.html": "a"}), site.put_zip({"b.txt": "b"})
     resp = site.invoke("Create", site.props(site.source(k1), site.source(k2)))
     assert resp["Status"] == "SUCCESS", resp["Reason"]
-    assert "plan: merged zip built" in site.log_text
+    assert '"stage":"prepare","merged_zip_bytes":' in site.log_text
     assert list(spool_dir.iterdir()) == []
 
 
@@ -264,7 +264,7 @@ def test_a_busy_branch_is_waited_for(site, sandbox):
     assert resp["Status"] == "SUCCESS", resp["Reason"]
     assert resp["Data"]["JobId"] == "2"
     assert site.job("1")["summary"]["status"] == "SUCCEED"
-    assert "branch busy with job 1" in site.log_text
+    assert '"stage":"wait","job_id":"1","status":"' in site.log_text and '"action":"waiting"' in site.log_text
     assert site.fetch("/") == (200, b"mine")
 
 
@@ -328,7 +328,7 @@ def test_an_abandoned_pending_job_is_stopped(site, handler_env):
     assert resp["Status"] == "SUCCESS", resp["Reason"]
     assert site.job("1")["summary"]["status"] == "CANCELLED"
     assert resp["Data"]["JobId"] == "2"
-    assert "stopping job 1" in site.log_text
+    assert '"stage":"wait","job_id":"1","status":"PENDING","action":"stopping"' in site.log_text
     assert site.fetch("/") == (200, b"recovered")
 
 
