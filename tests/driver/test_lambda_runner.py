@@ -183,3 +183,18 @@ def test_the_function_is_killed_over_its_memory_size(tmp_path, deps):
     result, _ = _run(fn, deps)
     assert result.out_of_memory and not result.timed_out
     assert "signal: killed" in result.error and "MemorySize 128 MB" in result.error
+
+
+def test_runtime_dir_is_safe_when_invocations_start_at_once(tmp_path):
+    """Several invocations building the runtime folder at the same moment all get a correct one."""
+    import concurrent.futures
+
+    from amplify_sandbox.driver import lambda_runner
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        dirs = list(pool.map(lambda _: lambda_runner.runtime_dir(tmp_path), range(16)))
+    assert len(set(dirs)) == 1
+    names = sorted(p.name for p in dirs[0].iterdir())
+    assert "boto3" in names and "botocore" in names
+    assert not [n for n in names if n.startswith(".")]  # no temporary link left behind
+    assert (dirs[0] / "boto3" / "__init__.py").is_file()

@@ -85,7 +85,12 @@ def runtime_dir(base: Path) -> Path:
             if link.resolve() == source.resolve():
                 continue
             link.unlink()
-        link.symlink_to(source, target_is_directory=source.is_dir())
+        # Made under a temporary name and renamed into place: two invocations starting at once
+        # (threads or processes) each end with a correct link, never FileExistsError.
+        temporary = target / f".{source.name}.{os.getpid()}.{threading.get_ident()}"
+        temporary.unlink(missing_ok=True)
+        temporary.symlink_to(source, target_is_directory=source.is_dir())
+        os.replace(temporary, link)
     return target
 
 
