@@ -7,6 +7,7 @@ it has been started, so the branch is not left blocked and the live site stays a
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import logging
@@ -193,6 +194,10 @@ def _write_merged_zip(
 
 KEEP_BUDGET = 32 * 1024 * 1024  # FILES mode: final bytes of small files kept for their upload
 WINDOWS_IN_FLIGHT = 8  # window buffers (<= plan.WINDOW each) held at once in the md5 pass
+# Large files (over plan.SMALL_FILE) streamed S3 -> md5 or S3 -> PUT at once. Measured on 2 cores, 1 GiB
+# of 1 MiB files in FILES mode: 16 streams 12.8 s, 32 streams 18.9 s (CPU-bound: more threads only
+# contend); small files are latency-bound and use every worker.
+LARGE_STREAMS = 16
 
 
 @dataclass
@@ -227,15 +232,17 @@ def _md5_all(
     prepared = _Prepared(budget=KEEP_BUDGET if budget is None else budget)
     windows, singles = planning.group_reads(entries)
     in_flight = threading.Semaphore(WINDOWS_IN_FLIGHT)
+    large = threading.Semaphore(LARGE_STREAMS)
 
     def stream(e: planning.Entry, abort: threading.Event) -> None:
         h = hashlib.md5(usedforsecurity=False)
         n = 0
-        for chunk in _content(s3, sources[e.source_index], e):
-            if abort.is_set():
-                return
-            h.update(chunk)
-            n += len(chunk)
+        with large if not planning.is_small(e.info) else contextlib.nullcontext():
+            for chunk in _content(s3, sources[e.source_index], e):
+                if abort.is_set():
+                    return
+                h.update(chunk)
+                n += len(chunk)
         prepared.digests[e.path] = (h.hexdigest(), n)
 
     def window(w: planning.Window, abort: threading.Event) -> None:
@@ -399,6 +406,7 @@ def _upload(
             raise UploadError(f"CreateDeployment returned no upload URL for {missing!r:.80}")
 
         progress = Progress(len(plan.entries), sum(sizes.values()), settings.progress_interval)
+        large = threading.Semaphore(LARGE_STREAMS)
 
         def one(e: planning.Entry, abort: threading.Event) -> None:
             src = sources[e.source_index]
@@ -408,7 +416,8 @@ def _upload(
                 body = lambda: _guard(iter((data,)), deadline, e.path)  # noqa: E731
             else:
                 body = lambda: _guard(_content(s3, src, e), deadline, e.path)  # noqa: E731
-            put(urls[e.path], body, sizes[e.path], e.path, deadline, settings.upload, abort)
+            with large if data is None and not planning.is_small(e.info) else contextlib.nullcontext():
+                put(urls[e.path], body, sizes[e.path], e.path, deadline, settings.upload, abort)
             kept.pop(e.path, None)
             progress.add(1, sizes[e.path])
 
