@@ -12,12 +12,8 @@
 from __future__ import annotations
 
 import dataclasses
-import logging
 import sys
-import urllib.error
-import urllib.request
-import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,156 +26,14 @@ for p in (REPO / "lambda", REPO / "tests" / "handler", HERE):
         sys.path.insert(0, str(p))
 
 from fault_proxy import FaultProxy  # noqa: E402
-from handler_support import FakeContext, Receiver, cfn_event, make_zip, self_signed_cert  # noqa: E402
+from handler_support import Receiver  # noqa: E402
 from reliability_support import assert_reason  # noqa: E402,F401
-
-
-@pytest.fixture(scope="session")
-def cert_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    return self_signed_cert(tmp_path_factory.mktemp("tls"))
-
-
-@pytest.fixture(scope="session")
-def receiver(cert_files: tuple[Path, Path]) -> Iterator[Receiver]:
-    r = Receiver(*cert_files)
-    yield r
-    r.close()
-
-
-class Capture(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-
-@dataclasses.dataclass
-class Site:
-    sb: Any
-    receiver: Receiver
-    app_id: str
-    branch: str
-    bucket: str
-    records: list[logging.LogRecord] = dataclasses.field(default_factory=list)
-
-    @property
-    def amplify(self) -> Any:
-        return self.sb.client("amplify")
-
-    @property
-    def s3(self) -> Any:
-        return self.sb.client("s3")
-
-    def put_zip(self, files: Mapping[str, bytes | str], **kw: Any) -> str:
-        return self.put_bytes(make_zip(files, **kw))
-
-    def put_bytes(self, data: bytes) -> str:
-        key = f"assets/{uuid.uuid4().hex}.zip"
-        self.s3.put_object(Bucket=self.bucket, Key=key, Body=data)
-        return key
-
-    def source(self, key: str, markers: Mapping[str, str] | None = None) -> dict[str, Any]:
-        src: dict[str, Any] = {"BucketName": self.bucket, "ObjectKey": key}
-        if markers:
-            src["Markers"] = dict(markers)
-        return src
-
-    def props(self, *sources: dict[str, Any], mode: str = "ZIP", **over: Any) -> dict[str, Any]:
-        props = {
-            "AppId": self.app_id,
-            "BranchName": self.branch,
-            "UploadMode": mode,
-            "Sources": list(sources),
-        }
-        props.update(over)
-        return props
-
-    def event(self, request_type: str, props: Mapping[str, Any], **kw: Any) -> dict[str, Any]:
-        return cfn_event(request_type, props, self.receiver, **kw)
-
-    def deliver(self, event: dict[str, Any], seconds: float = 120.0) -> None:
-        """One delivery of `event` to the handler, as Lambda calls it; logs are captured."""
-        from amplify_deployment_handler import index
-
-        capture = Capture()
-        root = logging.getLogger()
-        level = root.level
-        root.addHandler(capture)
-        root.setLevel(logging.DEBUG)  # the handler must quiet crhelper's DEBUG logging itself
-        try:
-            index.handler(event, FakeContext(seconds))
-        finally:
-            root.removeHandler(capture)
-            root.setLevel(level)
-        self.records.extend(capture.records)
-
-    def responses(self, event: Mapping[str, Any]) -> list[dict[str, Any]]:
-        return list(self.receiver.responses.get(f"/cfn/{event['RequestId']}", []))
-
-    def invoke(
-        self,
-        request_type: str,
-        props: Mapping[str, Any],
-        physical_id: str | None = None,
-        old_props: Mapping[str, Any] | None = None,
-        seconds: float = 120.0,
-    ) -> dict[str, Any]:
-        event = self.event(request_type, props, physical_id=physical_id, old_props=old_props)
-        self.deliver(event, seconds)
-        return self.receiver.response(event["RequestId"])
-
-    @property
-    def log_text(self) -> str:
-        fmt = logging.Formatter("%(levelname)s %(name)s %(message)s")
-        return "\n".join(fmt.format(r) for r in self.records)
-
-    def fetch(self, path: str) -> tuple[int, bytes]:
-        url = self.sb.emulator.site_url(self.app_id, self.branch) + path.lstrip("/")
-        try:
-            with urllib.request.urlopen(url, timeout=10) as resp:
-                return resp.status, resp.read()
-        except urllib.error.HTTPError as err:
-            return err.code, b""
-
-    def jobs(self) -> list[dict[str, Any]]:
-        return self.amplify.list_jobs(appId=self.app_id, branchName=self.branch)["jobSummaries"]
-
-    def job(self, job_id: str) -> dict[str, Any]:
-        return self.amplify.get_job(appId=self.app_id, branchName=self.branch, jobId=job_id)["job"]
-
-    def deploy_live(self, files: Mapping[str, bytes | str]) -> dict[str, Any]:
-        """Create the resource with `files`: the live site the bad cases must not touch."""
-        resp = self.invoke("Create", self.props(self.source(self.put_zip(files))))
-        assert resp["Status"] == "SUCCESS", resp["Reason"]
-        return resp
-
-
-@pytest.fixture
-def handler_env(
-    sandbox: Any, cert_files: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
-) -> Callable[..., None]:
-    for name, value in sandbox.env().items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("SSL_CERT_FILE", str(cert_files[0]))
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-
-    def set_env(**values: str) -> None:
-        for name, value in values.items():
-            monkeypatch.setenv(name, value)
-
-    return set_env
+from site_harness import Site, new_site  # noqa: E402
 
 
 @pytest.fixture
 def site(sandbox: Any, receiver: Receiver, handler_env: Callable[..., None]) -> Site:
-    amplify = sandbox.client("amplify")
-    app_id = amplify.create_app(name="reliability")["app"]["appId"]
-    amplify.create_branch(appId=app_id, branchName="main")
-    bucket = "cdk-assets-reliability"
-    sandbox.client("s3").create_bucket(Bucket=bucket)
-    return Site(sandbox, receiver, app_id, "main", bucket)
+    return new_site(sandbox, receiver, app_name="reliability", branch="main", bucket="cdk-assets-reliability")
 
 
 @pytest.fixture
