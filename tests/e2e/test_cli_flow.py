@@ -7,7 +7,7 @@ import signal
 import subprocess
 import sys
 
-from .conftest import assert_served, fetch, site_files
+from .site_checks import assert_served, fetch, site_files
 
 CLI = [sys.executable, "-m", "amplify_sandbox"]
 

@@ -3,7 +3,7 @@
 from amplify_sandbox import Sandbox
 from amplify_sandbox.driver import LocalStack
 
-from .conftest import assert_served, fetch, site_files
+from .site_checks import assert_served, fetch, site_files
 
 STACK = "TwoBranches"
 

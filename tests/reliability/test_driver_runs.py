@@ -5,12 +5,12 @@ presigned URLs."""
 
 from __future__ import annotations
 
-import shutil
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
+from e2e.site_checks import assert_served, copy_files, site_files
 from fault_proxy import FaultProxy, amplify_operation
 from reliability_support import assert_no_secrets
 
@@ -19,35 +19,6 @@ from amplify_sandbox.driver import LocalStack
 
 REPO = Path(__file__).resolve().parents[2]
 APPS = Path(__file__).resolve().parent / "apps"
-
-
-def _copy(src: Path, dst: Path, names: list[str]) -> Path:
-    dst.mkdir(parents=True)
-    for name in names:
-        if (src / name).is_dir():
-            shutil.copytree(src / name, dst / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(src / name, dst / name)
-    return dst
-
-
-def _fetch(url: str) -> bytes | None:
-    try:
-        with urllib.request.urlopen(url, timeout=30) as resp:
-            return resp.read()
-    except urllib.error.HTTPError as err:
-        if err.code == 404:
-            return None
-        raise
-
-
-def _files(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
-
-
-def _assert_served(url: str, files: dict[str, bytes]) -> None:
-    for rel, content in files.items():
-        assert _fetch(url + rel) == content, rel
 
 
 class _ProxiedSandbox:
@@ -87,7 +58,7 @@ def _hand_started_job(sb, app_id: str, seconds: float) -> str:
 
 
 def test_example_stack_with_faults_ends_success_and_no_url_is_ever_printed(tmp_path, raw_function_output):
-    app = _copy(REPO, tmp_path / "example", ["app.py", "cdk.json", "site"])
+    app = copy_files(REPO, tmp_path / "example", ["app.py", "cdk.json", "site"])
     lines: list[str] = []
     with Sandbox(state_dir=app / ".amplify-sandbox" / "emulator") as sb:
         proxy = FaultProxy(sb.amplify_endpoint)
@@ -96,7 +67,7 @@ def test_example_stack_with_faults_ends_success_and_no_url_is_ever_printed(tmp_p
             created = driver().deploy()
             assert created.ok, created.stacks[0].reason
             ((app_id, _branch, url),) = driver().site_urls(created)
-            _assert_served(url, _files(app / "site"))
+            assert_served(url, site_files(app / "site"))
 
             # v2 with one failing upload, one throttle and a busy branch. Right before the handler's
             # first Amplify call (ListJobs, through the proxy), a deployment is started on the branch
@@ -125,12 +96,12 @@ def test_example_stack_with_faults_ends_success_and_no_url_is_ever_printed(tmp_p
             amplify = sb.client("amplify")
             console = amplify.get_job(appId=app_id, branchName="main", jobId=busy[0])["job"]["summary"]
             assert console["status"] == "SUCCEED"
-            _assert_served(url, _files(app / "site"))
+            assert_served(url, site_files(app / "site"))
             jobs = amplify.list_jobs(appId=app_id, branchName="main")["jobSummaries"]
             assert [j["status"] for j in jobs] == ["SUCCEED"] * 3
 
             # a failing run too: the upload fails on all 5 attempts; FAILED, rolled back, v2 still live
-            v2 = _files(app / "site")
+            v2 = site_files(app / "site")
             index.write_text(index.read_text().replace("under faults", "v3"))
             sb.emulator.set_knobs(fail_next_uploads=5)
             failed = driver().deploy()
@@ -140,7 +111,7 @@ def test_example_stack_with_faults_ends_success_and_no_url_is_ever_printed(tmp_p
                 "upload of the site zip failed after 5 attempts (HTTP 500 InternalError)"
             )
             assert rollback.rollback and rollback.status == "SUCCESS"
-            _assert_served(url, v2)
+            assert_served(url, v2)
         finally:
             proxy.close()
 
@@ -164,14 +135,14 @@ def test_a_stalled_upload_near_the_function_timeout_fails_in_time_and_rolls_back
     """The function (timeout 12 s) is stuck in an upload that never answers: it answers FAILED
     itself before Lambda would kill it (no 'No response', so no hour-long wait on AWS), the job is
     stopped, and the rollback - an Update with the old properties - deploys the previous content."""
-    app = _copy(APPS / "short_timeout", tmp_path / "short", ["app.py", "cdk.json", "site"])
+    app = copy_files(APPS / "short_timeout", tmp_path / "short", ["app.py", "cdk.json", "site"])
     lines: list[str] = []
     with Sandbox(state_dir=app / ".amplify-sandbox" / "emulator") as sb:
         driver = lambda: LocalStack(app, sb, log=lines.append)  # noqa: E731
         created = driver().deploy()
         assert created.ok, created.stacks[0].reason
         ((app_id, _branch, url),) = driver().site_urls(created)
-        v1 = _files(app / "site")
+        v1 = site_files(app / "site")
         (app / "site" / "index.html").write_text("<h1>v2</h1>\n")
         sb.emulator.set_knobs(stall_next_uploads=1, stall_seconds=120)
         failed = driver().deploy()
@@ -185,4 +156,4 @@ def test_a_stalled_upload_near_the_function_timeout_fails_in_time_and_rolls_back
         assert rollback.resource_properties == created.requests[0].resource_properties
         jobs = sb.client("amplify").list_jobs(appId=app_id, branchName="main")["jobSummaries"]
         assert [j["status"] for j in jobs] == ["SUCCEED", "CANCELLED", "SUCCEED"]
-        _assert_served(url, v1)
+        assert_served(url, v1)
