@@ -741,6 +741,28 @@ class _StackRun:
         self.new.resources[lid] = state
         self.journal.append((action, lid, old_res, state))
 
+    def keep(
+        self,
+        lid: str,
+        rtype: str,
+        old_res: ResourceState,
+        *,
+        deletion_policy: str,
+        properties: dict[str, Any] | None = None,
+    ) -> None:
+        """Record a resource that needs no change: its identity as before, its dependencies as now."""
+        state = ResourceState(
+            type=rtype,
+            physical_id=old_res.physical_id,
+            ref=old_res.ref,
+            attributes=old_res.attributes,
+            depends_on=self._depends(lid),
+            deletion_policy=deletion_policy,
+        )
+        if properties is not None:
+            state.properties = properties
+        self.record(lid, state, old_res, "kept")
+
     def _depends(self, lid: str) -> list[str]:
         return sorted(self.graph.get(lid, ()))
 
@@ -748,15 +770,7 @@ class _StackRun:
     def provision_passive(self, lid: str, res: dict[str, Any], old_res: ResourceState | None) -> None:
         rtype = res["Type"]
         if old_res is not None:
-            state = ResourceState(
-                type=rtype,
-                physical_id=old_res.physical_id,
-                ref=old_res.ref,
-                attributes=old_res.attributes,
-                depends_on=self._depends(lid),
-                deletion_policy=res.get("DeletionPolicy", "Delete"),
-            )
-            self.record(lid, state, old_res, "kept")
+            self.keep(lid, rtype, old_res, deletion_policy=res.get("DeletionPolicy", "Delete"))
             return
         ref, attrs = self.passive_identity(lid, res)
         state = ResourceState(
@@ -892,16 +906,7 @@ class _StackRun:
             old_res = None
         if old_res is not None:
             if old_res.properties == props:
-                state = ResourceState(
-                    type=rtype,
-                    physical_id=old_res.physical_id,
-                    ref=old_res.ref,
-                    attributes=old_res.attributes,
-                    properties=props,
-                    depends_on=self._depends(lid),
-                    deletion_policy=policy,
-                )
-                self.record(lid, state, old_res, "kept")
+                self.keep(lid, rtype, old_res, deletion_policy=policy, properties=props)
                 return
             self.update_amplify(lid, rtype, props, old_res.properties, old_res, client)
             attrs = dict(old_res.attributes)
@@ -1046,16 +1051,7 @@ class _StackRun:
             self.event(lid, rtype, "CREATE_COMPLETE", physical=physical)
             return
         if old_res.properties == props:
-            state = ResourceState(
-                type=rtype,
-                physical_id=old_res.physical_id,
-                ref=old_res.ref,
-                attributes=old_res.attributes,
-                properties=props,
-                depends_on=self._depends(lid),
-                deletion_policy=policy,
-            )
-            self.record(lid, state, old_res, "kept")
+            self.keep(lid, rtype, old_res, deletion_policy=policy, properties=props)
             return
         if old_res.properties.get("ServiceToken") != props.get("ServiceToken"):
             reason = "Modifying service token is not allowed."
