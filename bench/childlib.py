@@ -7,22 +7,7 @@ import threading
 import time
 from urllib.parse import urlsplit
 
-
-def proc_io():
-    out = {}
-    with open("/proc/self/io") as f:
-        for line in f:
-            k, v = line.split(":")
-            out[k.strip()] = int(v)
-    return out
-
-
-def vm_hwm_kib():
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    return 0
+from procstats import proc_io, vm_hwm_kib
 
 
 def report(result):

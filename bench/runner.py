@@ -17,6 +17,8 @@ import os
 import sys
 import time
 
+from procstats import proc_io, vm_hwm_kib
+
 
 class Context:
     function_name = "bench-amplify-deployment"
@@ -69,23 +71,6 @@ def audit(event, args):
         )
         if writes and len(opened_for_writing) < 20:
             opened_for_writing.append(str(path))
-
-
-def proc_io():
-    out = {}
-    with open("/proc/self/io") as f:
-        for line in f:
-            k, v = line.split(":")
-            out[k.strip()] = int(v)
-    return out
-
-
-def vm_hwm_kib():
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    return 0
 
 
 def main():
