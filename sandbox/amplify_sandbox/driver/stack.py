@@ -239,11 +239,17 @@ class LocalStack:
 
     def deploy(self, stack_names: list[str] | None = None) -> DeployResult:
         """Synthesize, publish assets, then create or update every stack (or the named ones)."""
+        return self._locked("deploy", self._deploy, stack_names)
+
+    def _locked(
+        self, what: str, run: Callable[[list[str] | None], DeployResult], stack_names: list[str] | None
+    ) -> DeployResult:
+        """Run a deploy or destroy holding the state folder's lock; a refused lock is the result's error."""
         try:
             with self._exclusive():
-                return self._deploy(stack_names)
+                return run(stack_names)
         except DriverError as exc:
-            self.log(f"deploy failed: {exc}")
+            self.log(f"{what} failed: {exc}")
             return DeployResult(error=str(exc))
 
     def _deploy(self, stack_names: list[str] | None) -> DeployResult:
@@ -278,12 +284,7 @@ class LocalStack:
 
     def destroy(self, stack_names: list[str] | None = None) -> DeployResult:
         """Delete every stack the state knows (or the named ones), dependents first."""
-        try:
-            with self._exclusive():
-                return self._destroy(stack_names)
-        except DriverError as exc:
-            self.log(f"destroy failed: {exc}")
-            return DeployResult(error=str(exc))
+        return self._locked("destroy", self._destroy, stack_names)
 
     def _destroy(self, stack_names: list[str] | None) -> DeployResult:
         result = DeployResult()
