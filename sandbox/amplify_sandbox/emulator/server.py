@@ -76,6 +76,17 @@ class _QuietHandler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length else b""
 
+    def _wait_or_stall(self, fault: tuple[str, Any] | None) -> bool:
+        """Apply the latency knob, then an injected stall: True when the request was stalled and hung up."""
+        latency = self.server.emulator.backend.add_latency()
+        if latency:
+            time.sleep(latency)
+        if fault and fault[0] == "stall":
+            self.server.emulator.stop_event.wait(fault[1])
+            self._hang_up()
+            return True
+        return False
+
     def _hang_up(self) -> None:
         """Close the connection without an answer."""
         self.close_connection = True
@@ -110,12 +121,7 @@ class _ApiHandler(_QuietHandler):
             return
         operation, params = found
         fault = backend.take_api_fault(operation)
-        latency = backend.add_latency()
-        if latency:
-            time.sleep(latency)
-        if fault and fault[0] == "stall":
-            emu.stop_event.wait(fault[1])
-            self._hang_up()
+        if self._wait_or_stall(fault):
             return
         if fault and fault[0] == "error":
             resp = responses.error_response(fault[1])
@@ -192,12 +198,7 @@ class _ApiHandler(_QuietHandler):
             )
             return
         fault = backend.take_upload_fault()
-        latency = backend.add_latency()
-        if latency:
-            time.sleep(latency)
-        if fault and fault[0] == "stall":
-            emu.stop_event.wait(fault[1])
-            self._hang_up()
+        if self._wait_or_stall(fault):
             return
         if length_header is None or chunked:
             self.close_connection = True
@@ -281,7 +282,7 @@ class _SiteHandler(_QuietHandler):
 
     def _serve(self, head: bool) -> None:
         emu = self.server.emulator
-        app_id, branch_name = self.server.site  # type: ignore[attr-defined]
+        app_id, branch_name = self.server.site
         self._read_body()
         rel = unquote(urlsplit(self.path).path).lstrip("/")
         found, src = None, None
@@ -445,7 +446,7 @@ class AmplifyEmulator:
             srv = self._sites.get((app_id, branch_name))
             if srv is None:
                 srv = _Server(0, _SiteHandler, self)
-                srv.site = (app_id, branch_name)  # type: ignore[attr-defined]
+                srv.site = (app_id, branch_name)
                 _serve_in_thread(srv, f"amplify-site-{app_id}")
                 self._sites[(app_id, branch_name)] = srv
         return f"http://127.0.0.1:{srv.server_address[1]}/"
