@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import enum
 import hashlib
-import re
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,15 +19,21 @@ from aws_cdk import aws_s3_deployment as s3deploy
 from constructs import Construct
 
 from amplify_deployment.bundling import HANDLER, handler_code
+from amplify_deployment_handler.rules import (
+    APP_ID_MAX,
+    APP_ID_PATTERN,
+    BRANCH_NAME_MAX,
+    DEFAULT_FUNCTION_TIMEOUT_S,
+    FILE_NAME_MAX,
+    app_id_problem,
+    branch_name_problem,
+)
 
 RESOURCE_TYPE = "Custom::AmplifyDeployment"
-APP_ID_PATTERN = re.compile(r"^d[a-z0-9]+$")
-MAX_APP_ID = 20
-MAX_BRANCH_NAME = 255
-MAX_FILE_PATH = 255
+MAX_FILE_PATH = FILE_NAME_MAX
 
 DEFAULT_MEMORY_MIB = 512
-DEFAULT_TIMEOUT = cdk.Duration.minutes(15)
+DEFAULT_TIMEOUT = cdk.Duration.seconds(DEFAULT_FUNCTION_TIMEOUT_S)
 DEFAULT_EPHEMERAL_MIB = 2048
 DEFAULT_LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 # CloudFormation waits this much longer than the function may run before failing the resource on
@@ -56,10 +61,10 @@ def branch_url_for(app_id: str, branch_name: str) -> str:
 def _validate_app_id(app_id: str) -> None:
     if cdk.Token.is_unresolved(app_id):
         return
-    if not (1 <= len(app_id) <= MAX_APP_ID and APP_ID_PATTERN.match(app_id)):
+    if app_id_problem(app_id):
         raise ValueError(
             f"AmplifyDeployment: app id {app_id!r} is not a valid Amplify app id "
-            f"(1-{MAX_APP_ID} characters matching d[a-z0-9]+, e.g. 'd1a2b3c4d5e6f7'); "
+            f"(2-{APP_ID_MAX} characters matching {APP_ID_PATTERN}, e.g. 'd1a2b3c4d5e6f7'); "
             "pass the id shown in the Amplify console or an aws_amplify.CfnApp."
         )
 
@@ -67,9 +72,9 @@ def _validate_app_id(app_id: str) -> None:
 def _validate_branch_name(branch_name: str) -> None:
     if cdk.Token.is_unresolved(branch_name):
         return
-    if not 1 <= len(branch_name) <= MAX_BRANCH_NAME:
+    if branch_name_problem(branch_name):
         raise ValueError(
-            f"AmplifyDeployment: branch name must be 1-{MAX_BRANCH_NAME} characters, got {len(branch_name)}."
+            f"AmplifyDeployment: branch name must be 1-{BRANCH_NAME_MAX} characters, got {len(branch_name)}."
         )
 
 
@@ -133,7 +138,7 @@ class AmplifyDeployment(Construct):
             raise TypeError(f"AmplifyDeployment: upload_mode must be an UploadMode, got {upload_mode!r}.")
         _validate_range("memory_limit", memory_limit, 128, 10240, "MiB")
         timeout_seconds = timeout.to_seconds()
-        _validate_range("timeout", timeout_seconds, 60, 900, "seconds")
+        _validate_range("timeout", timeout_seconds, 60, DEFAULT_FUNCTION_TIMEOUT_S, "seconds")
         ephemeral = ephemeral_storage_size or cdk.Size.mebibytes(DEFAULT_EPHEMERAL_MIB)
         _validate_range("ephemeral_storage_size", ephemeral.to_mebibytes(), 512, 10240, "MiB")
 

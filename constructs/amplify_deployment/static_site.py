@@ -13,6 +13,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from amplify_deployment.deployment import AmplifyDeployment, UploadMode
+from amplify_deployment_handler.rules import BRANCH_NAME_MAX, branch_name_problem
 
 # Amplify's documented rewrite for single-page apps: every path that is not a file with one of these
 # extensions serves /index.html with status 200.
@@ -20,7 +21,7 @@ SPA_REWRITE_SOURCE = (
     r"</^[^.]+$|\.(?!(css|gif|ico|jpg|jpeg|js|png|txt|svg|woff|woff2|ttf|map|json|webp|avif|xml|webmanifest)$)"
     r"([^.]+$)/>"
 )
-BRANCH_NAME_PATTERN = re.compile(r"^[^\s]{1,255}$")
+_WHITESPACE = re.compile(r"\s")
 
 
 def _custom_headers_yaml(headers: Mapping[str, Mapping[str, str]]) -> str:
@@ -87,9 +88,10 @@ class AmplifyStaticSite(Construct):
         if len(set(branches)) != len(branches):
             raise ValueError(f"AmplifyStaticSite: duplicate branch names in {list(branches)!r}.")
         for name in branches:
-            if not cdk.Token.is_unresolved(name) and not BRANCH_NAME_PATTERN.match(name):
+            if not cdk.Token.is_unresolved(name) and (branch_name_problem(name) or _WHITESPACE.search(name)):
                 raise ValueError(
-                    f"AmplifyStaticSite: invalid branch name {name!r} (1-255 characters, no spaces)."
+                    f"AmplifyStaticSite: invalid branch name {name!r} "
+                    f"(1-{BRANCH_NAME_MAX} characters, no spaces)."
                 )
 
         basic_auth = None

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from .rules import DEFAULT_FUNCTION_TIMEOUT_S
+
 
 def safety_margin(remaining_s: float) -> float:
     """Time kept back at the end of an invocation for StopJob and the response to CloudFormation:
@@ -20,7 +22,7 @@ class Deadline:
     @classmethod
     def from_context(cls, context: object, clock: Callable[[], float] = time.monotonic) -> Deadline:
         get = getattr(context, "get_remaining_time_in_millis", None)
-        remaining = get() / 1000.0 if callable(get) else 900.0
+        remaining = get() / 1000.0 if callable(get) else float(DEFAULT_FUNCTION_TIMEOUT_S)
         return cls(max(0.0, remaining - safety_margin(remaining)), clock)
 
     def remaining(self) -> float:

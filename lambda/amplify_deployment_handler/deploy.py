@@ -28,6 +28,7 @@ from .deadline import Deadline
 from .logs import DEFAULT_PROGRESS_INTERVAL, Progress, event
 from .markers import substitute, substitute_bytes
 from .props import FILES, DeploymentProps
+from .rules import DEFAULT_FUNCTION_TIMEOUT_S, DEFAULT_UPLOAD_WORKERS
 from .s3io import (
     CHUNK,
     SourceError,
@@ -49,8 +50,8 @@ class DeploymentError(Exception):
 
 @dataclass(frozen=True)
 class Settings:
-    abandoned_after_s: float = 900.0
-    workers: int = 32
+    abandoned_after_s: float = DEFAULT_FUNCTION_TIMEOUT_S
+    workers: int = DEFAULT_UPLOAD_WORKERS
     upload: UploadPolicy = field(default_factory=UploadPolicy)
     tmp_dir: str | None = None
     progress_interval: float = DEFAULT_PROGRESS_INTERVAL  # seconds between upload progress lines

@@ -18,13 +18,12 @@ from .deploy import DeploymentError, Settings, deploy
 from .logs import DEFAULT_PROGRESS_INTERVAL
 from .logs import event as log_event
 from .props import PropsError, parse_props
+from .rules import DEFAULT_FUNCTION_TIMEOUT_S, DEFAULT_UPLOAD_WORKERS
 from .upload import UploadPolicy
 
 logger = logging.getLogger("amplify_deployment_handler")
 
 REASON_MAX = 256
-DEFAULT_FUNCTION_TIMEOUT = 900.0
-DEFAULT_WORKERS = 32  # measured: 16 -> 14.4x one at a time, 32 -> 20.7x (docs/performance.md)
 
 _helper: Any = None
 _URL = re.compile(r"(?i)https?://\S+")
@@ -51,9 +50,9 @@ def _env_number(name: str, default: float, low: float, high: float) -> float:
 def settings_from_env() -> Settings:
     return Settings(
         abandoned_after_s=_env_number(
-            "AMPLIFY_DEPLOYMENT_FUNCTION_TIMEOUT", DEFAULT_FUNCTION_TIMEOUT, 1, 86400
+            "AMPLIFY_DEPLOYMENT_FUNCTION_TIMEOUT", DEFAULT_FUNCTION_TIMEOUT_S, 1, 86400
         ),
-        workers=int(_env_number("AMPLIFY_DEPLOYMENT_UPLOAD_WORKERS", DEFAULT_WORKERS, 1, 64)),
+        workers=int(_env_number("AMPLIFY_DEPLOYMENT_UPLOAD_WORKERS", DEFAULT_UPLOAD_WORKERS, 1, 64)),
         upload=UploadPolicy(),
         tmp_dir=os.environ.get("AMPLIFY_DEPLOYMENT_TMP_DIR") or None,
         progress_interval=_env_number(

@@ -14,9 +14,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from .props import FILES, ZIP, DeploymentProps
+from .rules import FILE_NAME_MAX
 
 ZIP_MAX_BYTES = 5 * 1024**3  # a manual deployment's zip is one S3 PUT: at most 5 GiB
-FILE_NAME_MAX = 255  # CreateDeployment fileMap key length
 _DRIVE = re.compile(r"[A-Za-z]:(/|$)")
 _UTF8_FLAG = 0x800
 _ENCRYPTED_FLAG = 0x1

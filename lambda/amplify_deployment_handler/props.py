@@ -6,17 +6,16 @@ CloudFormation delivers every scalar as a string, so booleans arrive as "true"/"
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from .rules import app_id_problem, branch_name_problem
 
 ZIP = "ZIP"
 FILES = "FILES"
 UPLOAD_MODES = (ZIP, FILES)
 
-_APP_ID = re.compile(r"d[a-z0-9]{1,19}")
-MAX_BRANCH_NAME = 255
 MAX_SOURCES = 100
 
 
@@ -134,11 +133,13 @@ def parse_props(raw: Any) -> DeploymentProps:
     if not isinstance(raw, Mapping):
         raise PropsError("ResourceProperties must be an object")
     app_id = _string(raw, "AppId")
-    if not _APP_ID.fullmatch(app_id):
-        raise PropsError(f"AppId {_show(app_id)} is not an Amplify app id (d[a-z0-9]+, 2..20 chars)")
+    problem = app_id_problem(app_id)
+    if problem:
+        raise PropsError(f"AppId {_show(app_id)} {problem}")
     branch = _string(raw, "BranchName")
-    if len(branch) > MAX_BRANCH_NAME:
-        raise PropsError(f"BranchName is longer than {MAX_BRANCH_NAME} characters")
+    problem = branch_name_problem(branch)
+    if problem:
+        raise PropsError(f"BranchName {problem}")
     mode_raw = raw.get("UploadMode", ZIP)
     if not isinstance(mode_raw, str) or mode_raw.strip().upper() not in UPLOAD_MODES:
         raise PropsError(f"UploadMode must be ZIP or FILES, got {_show(mode_raw)}")

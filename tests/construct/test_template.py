@@ -197,6 +197,7 @@ def test_cfn_app_and_branch_objects_make_dependencies():
         ({"sources": []}, "'sources' is empty"),
         ({"app": "D123"}, "not a valid Amplify app id"),
         ({"app": "x1"}, "not a valid Amplify app id"),
+        ({"app": "d"}, "not a valid Amplify app id"),  # the handler and Amplify refuse it too
         ({"app": "d" + "1" * 20}, "not a valid Amplify app id"),
         ({"branch": ""}, "branch name must be 1-255 characters"),
         ({"branch": "b" * 256}, "branch name must be 1-255 characters"),

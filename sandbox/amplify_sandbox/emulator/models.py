@@ -31,6 +31,8 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlencode
 
+from amplify_deployment_handler.rules import app_id_problem, branch_name_problem
+
 from .exceptions import (
     AmplifyError,
     BadRequestException,
@@ -46,7 +48,6 @@ DEFAULT_REGION = "us-east-1"
 MAX_BRANCHES_PER_APP = 50
 MAX_ZIP_BYTES = 5 * 1024**3
 STEP_NAME = "DEPLOY"
-APP_ID_RE = re.compile(r"^d[a-z0-9]+$")
 MD5_RE = re.compile(r"^[0-9a-fA-F]{32}$")
 
 UNFINISHED = ("CREATED", "PENDING", "PROVISIONING", "RUNNING", "CANCELLING")
@@ -445,8 +446,9 @@ class AmplifyBackend:
 
     # ------------------------------------------------------------------ lookups
     def _app(self, app_id: str) -> App:
-        if not (1 <= len(app_id) <= 20) or not APP_ID_RE.match(app_id):
-            raise BadRequestException(f"Invalid appId {app_id!r}: it must match d[a-z0-9]+ (1..20 chars).")
+        problem = app_id_problem(app_id)
+        if problem:
+            raise BadRequestException(f"Invalid appId {app_id[:40]!r}: it {problem}.")
         app = self.apps.get(app_id)
         if app is None:
             raise NotFoundException(f"App {app_id} not found.")
@@ -1051,8 +1053,9 @@ def _signature(job: Job, path: str, date: str, expires: str) -> str:
 
 
 def _check_branch_name(name: str) -> None:
-    if not 1 <= len(name) <= 255:
-        raise BadRequestException(f"Invalid branchName {name[:80]!r}: 1..255 characters.")
+    problem = branch_name_problem(name)
+    if problem:
+        raise BadRequestException(f"Invalid branchName {name[:80]!r}: it {problem}.")
 
 
 def _check_zip(path: Path) -> None:
