@@ -4,13 +4,15 @@
   the bytes do not compress). Each file is a unique 32-byte header followed by a slice of one 1 MiB
   random block, so every file (and its md5) differs while generation costs one os.urandom call.
 - `small_files_zip`: n small text-like files (1-8 KiB, random hex: deflates about 2:1), DEFLATED,
-  spread over folders, plus index.html; `first` of them can be written to a second zip.
-- `markers_zips`: the deploy-time sources for the "several sources" workload (see __main__).
+  spread over folders, plus index.html. The first k files of a site are the site made with the same
+  seed and n = k (the generator draws file by file), so a "first 500 of the 5,000" site is
+  `small_files_zip(path, 500, seed=5000)`.
+- `config_zip`, `app_zip`: the deploy-time sources of the "several sources" workloads (see
+  bench/workloads.py), with their markers in `CONFIG_MARKERS` and `APP_MARKERS`.
 """
 
 from __future__ import annotations
 
-import os
 import random
 import zipfile
 
@@ -40,39 +42,41 @@ def big_site_zip(path: str, size: int, seed: int = 1) -> int:
     return n + 1
 
 
-def small_files_zip(path: str, n: int, seed: int = 2, first_path: str | None = None, first: int = 0) -> int:
+def small_files_zip(path: str, n: int, seed: int = 2) -> int:
     rng = random.Random(seed)
     text = rng.randbytes(64 * 1024).hex().encode()  # 128 KiB of hex text
-    out2 = zipfile.ZipFile(first_path, "w", zipfile.ZIP_DEFLATED) if first_path else None
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
-        index = b"<!doctype html><title>bench</title>\n"
-        zf.writestr(_info("index.html", zipfile.ZIP_DEFLATED), index)
-        if out2:
-            out2.writestr(_info("index.html", zipfile.ZIP_DEFLATED), index)
+        zf.writestr(_info("index.html", zipfile.ZIP_DEFLATED), b"<!doctype html><title>bench</title>\n")
         for i in range(n - 1):
             size = rng.randint(1024, 8192)
             off = rng.randrange(0, len(text) - size)
             body = f"/* {seed} {i} */\n".encode() + text[off : off + size]
-            name = f"static/{i % 50:02d}/chunk-{i:05d}.js"
-            zf.writestr(_info(name, zipfile.ZIP_DEFLATED), body)
-            if out2 and i < first - 1:
-                out2.writestr(_info(name, zipfile.ZIP_DEFLATED), body)
-    if out2:
-        out2.close()
+            zf.writestr(_info(f"static/{i % 50:02d}/chunk-{i:05d}.js", zipfile.ZIP_DEFLATED), body)
     return n
 
 
-def markers_zips(config_path: str, app_path: str, n_app_files: int = 200, seed: int = 3) -> dict:
-    """Two deploy-time sources: config.json made only of markers (like Source.json_data) and an app
-    bundle (index.html + JS files, some containing markers) that overrides the big site's index.html."""
-    rng = random.Random(seed)
-    with zipfile.ZipFile(config_path, "w", zipfile.ZIP_DEFLATED) as zf:
+CONFIG_MARKERS = {
+    "<<marker:0xbaba:0>>": "https://api.example.com/prod",
+    "<<marker:0xbaba:1>>": 'us-east-1_"bench"',
+}
+APP_MARKERS = {"<<marker:0xbaba:0>>": "https://api.example.com/prod"}
+
+
+def config_zip(path: str) -> int:
+    """config.json made only of markers (like Source.json_data; deployed with JsonEscape)."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr(
             _info("config.json", zipfile.ZIP_DEFLATED),
             b'{"apiUrl": "<<marker:0xbaba:0>>", "userPoolId": "<<marker:0xbaba:1>>", "stage": "bench"}\n',
         )
+    return 1
+
+
+def app_zip(path: str, n_app_files: int = 200, seed: int = 3) -> int:
+    """An app bundle: index.html (overriding the big site's) + JS files, every fourth with a marker."""
+    rng = random.Random(seed)
     text = rng.randbytes(64 * 1024).hex().encode()
-    with zipfile.ZipFile(app_path, "w", zipfile.ZIP_DEFLATED) as zf:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr(
             _info("index.html", zipfile.ZIP_DEFLATED),
             b'<!doctype html><title>bench</title><script src="/app/main.js"></script>'
@@ -88,14 +92,4 @@ def markers_zips(config_path: str, app_path: str, n_app_files: int = 200, seed: 
                 + text[off + mid : off + size]
             )
             zf.writestr(_info(f"app/chunk-{i:04d}.js", zipfile.ZIP_DEFLATED), body)
-    return {
-        "config": {
-            "<<marker:0xbaba:0>>": "https://api.example.com/prod",
-            "<<marker:0xbaba:1>>": 'us-east-1_"bench"',
-        },
-        "app": {"<<marker:0xbaba:0>>": "https://api.example.com/prod"},
-    }
-
-
-def file_size(path: str) -> int:
-    return os.path.getsize(path)
+    return n_app_files + 1

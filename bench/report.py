@@ -10,6 +10,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 MiB = 1 << 20
 START, END = "<!-- results:start -->", "<!-- results:end -->"
+PLOTS = ("size-scaling.png", "files-scaling.png")
 
 
 def _stage(r: dict) -> float:
@@ -201,8 +202,9 @@ def findings(results: dict) -> list[str]:
         out.append(
             f"The raw PUT client itself reaches {(n / b['wall_s']) / (ns / b1['wall_s']):.1f}x with "
             f"{p['workers']} threads over one ({n / b['wall_s']:.0f} vs {ns / b1['wall_s']:.1f} files/s): "
-            "the ideal is the thread count (20 ms per upload); the emulator's per-upload service time "
-            "on the 2 shared cores takes the rest, whatever the client."
+            f"the ideal is the thread count ({p['latency_ms']:.0f} ms per upload); the emulator's per-upload "
+            f"service time on the machine's {_machine(results, 'cores')} cores, which the client, the S3 "
+            "server and the emulator share, takes the rest, whatever the client."
         )
     w2 = p.get("alt_workers")
     s = _run(results, f"files-{ns}-serial", "handler_w1")
@@ -227,8 +229,8 @@ def findings(results: dict) -> list[str]:
     if h and hc and b:
         out.append(
             f"zip-{m}mib: the S3->URL stream takes {_stage(h):.3f} s in 256 KiB pieces (today) and "
-            f"{_stage(hc):.3f} s in 1 MiB pieces (what-if: bench/runner.py sets s3io.CHUNK and "
-            f"upload.CHUNK_SEND), raw stream "
+            f"{_stage(hc):.3f} s in 1 MiB pieces (what-if: s3io.CHUNK and upload.CHUNK_SEND set at run "
+            f"time; no longer run, the handler has no setting for it), raw stream "
             f"{b['child']['stream_s']:.3f} s (medians); peak RSS {h['peak_rss_mib']:.0f} vs "
             f"{hc['peak_rss_mib']:.0f} MiB."
         )
@@ -245,13 +247,48 @@ def _fmt_size(n: float) -> str:
     return f"{int(n)} B"
 
 
+def _machine(results: dict, key: str) -> str:
+    """A recorded fact about the machine, or "not recorded" (older results files lack some)."""
+    value = results.get("machine", {}).get(key)
+    if value is None or value == "":
+        return "not recorded"
+    if isinstance(value, list):
+        return " / ".join(f"{v:.2f}" for v in value)
+    return str(value)
+
+
+def machine_line(results: dict) -> str:
+    """The machine as the results file records it (bench/machine.py)."""
+
+    def m(key: str) -> str:
+        return _machine(results, key)
+
+    return (
+        f"Run of {results['date']}: `{results['command']}` on {m('cores')} cores ({m('cpu')}), "
+        f"{m('memory_gib')} GiB, Linux {m('kernel')}, Python {m('python')}, boto3 {m('boto3')}, "
+        f"moto {m('moto')}; the whole command took {results['elapsed_s'] / 60:.1f} min. "
+        f"Cores usable by the run: {m('usable_cores')}; load average (1 / 5 / 15 min) at the start: "
+        f"{m('load_average_start')}, at the end: {m('load_average_end')}."
+    )
+
+
+def summary(results: dict) -> list[str]:
+    """The run in one paragraph: how many targets are met, and which are not."""
+    targets = results["targets"]
+    missed = [t for t in targets if not t["ok"]]
+    met = len(targets) - len(missed)
+    if not missed:
+        return [f"**{met} of {len(targets)} targets met.**"]
+    return [f"**{met} of {len(targets)} targets met; missed:**", ""] + [
+        f"- {t['target']}: {t['value']} (limit {t['limit']})" for t in missed
+    ]
+
+
 def table(results: dict) -> str:
-    m = results["machine"]
     lines = [
-        f"Run of {results['date']}: `{results['command']}` on {m['cores']} cores ({m['cpu']}), "
-        f"{m['memory_gib']} GiB, Linux {m['kernel']}, Python {m['python']}, boto3 {m['boto3']}, "
-        f"moto {m['moto']}; "
-        f"the whole command took {results['elapsed_s'] / 60:.1f} min.",
+        machine_line(results),
+        "",
+        *summary(results),
         "",
         "### Targets",
         "",
@@ -318,14 +355,14 @@ def plots(results: dict) -> list[str]:
     styles = {"handler": "o-", "baseline": "s--", "reference": "^:"}
     for name, xs, wl, xlabel, title in (
         (
-            "size-scaling.png",
+            PLOTS[0],
             p["zip_sizes_mib"],
             "zip-{}mib",
             "site size (MiB), ZIP mode, one source",
             "ZIP mode: time and peak memory vs site size",
         ),
         (
-            "files-scaling.png",
+            PLOTS[1],
             p["file_counts"],
             "files-{}",
             f"files, FILES mode, {p['latency_ms']:.0f} ms per upload",
@@ -347,7 +384,7 @@ def plots(results: dict) -> list[str]:
             ax.grid(True, which="both", alpha=0.3)
             ax.legend()
         ax1.set_yscale("log")
-        fig.suptitle(f"{title} ({results['date'][:10]}, {results['machine']['cores']} cores)")
+        fig.suptitle(f"{title} ({results['date'][:10]}, {_machine(results, 'cores')} cores)")
         fig.tight_layout()
         fig.savefig(out_dir / name, dpi=90)
         plt.close(fig)
@@ -355,8 +392,11 @@ def plots(results: dict) -> list[str]:
     return made
 
 
-def write(results: dict, json_path: str) -> None:
-    made = plots(results)
+def write(results: dict, json_path: str, draw: bool = True) -> None:
+    """The results block of bench/README.md (and, when `draw`, the plots) from one results file.
+    Without `draw` the plots already in docs/bench/ are linked as they are."""
+    drawn = [f"docs/bench/{n}" for n in PLOTS if (ROOT / "docs" / "bench" / n).exists()]
+    made = plots(results) if draw else drawn
     readme = ROOT / "bench" / "README.md"
     body = table(results) + f"\n\nRaw results: [{json_path}]({json_path.removeprefix('bench/')})."
     if made:
@@ -374,4 +414,4 @@ def write(results: dict, json_path: str) -> None:
     else:
         text = "# Benchmarks\n\n" + block + "\n"
     readme.write_text(text)
-    print("wrote bench/README.md" + (", " + ", ".join(made) if made else ""))
+    print("wrote bench/README.md" + (", " + ", ".join(made) if made and draw else ""))

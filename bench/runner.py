@@ -1,16 +1,20 @@
 """Child process: run the handler once, as Lambda would, and report what it cost.
 
-Usage: python bench/runner.py  (reads {"lambda_dir", "event", "timeout_s"} as JSON on stdin)
+Usage: python bench/runner.py  (reads {"lambda_env", "event", "context"} as JSON on stdin)
 
-Imports `amplify_deployment_handler.index` from lambda_dir (crhelper from the environment), calls
-`handler(event, context)` with a Lambda-like context, and prints one JSON line on stdout:
-  {"import_s", "wall_s", "phases": {...}, "proc_io": {...}, "vm_hwm_kib"}
+Started by bench/harness.py with the handler's folder on PYTHONPATH and the handler's settings in
+the environment (AMPLIFY_DEPLOYMENT_*), as a user sets them on the function. Loads the sandbox's
+`lambda_env.py` by its path (this process does not import the sandbox package) to rebuild the
+Lambda context, imports `amplify_deployment_handler.index`, calls `handler(event, context)` and
+prints one JSON line on stdout:
+  {"import_s", "wall_s", "phases": {...}, "proc_io": {...}, "vm_hwm_kib", "opened_for_writing"}
 `proc_io` is this process's own /proc/self/io, read after the handler returned (write_bytes = bytes
 this process caused to be written to storage); `opened_for_writing` lists the files it opened for
 writing (an audit hook on the `open` event). Log lines go to stderr with their epoch time, so the
 parent can split the wall time into stages.
 """
 
+import importlib.util
 import json
 import logging
 import os
@@ -20,20 +24,11 @@ import time
 from procstats import proc_io, vm_hwm_kib
 
 
-class Context:
-    function_name = "bench-amplify-deployment"
-    function_version = "$LATEST"
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench-amplify-deployment"
-    memory_limit_in_mb = 1024
-    aws_request_id = "bench-request"
-    log_group_name = "/aws/lambda/bench"
-    log_stream_name = "bench"
-
-    def __init__(self, timeout_s):
-        self._deadline = time.time() + timeout_s
-
-    def get_remaining_time_in_millis(self):
-        return max(0, int((self._deadline - time.time()) * 1000))
+def load_lambda_env(path):
+    spec = importlib.util.spec_from_file_location("lambda_env", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 class Stages(logging.Handler):
@@ -75,8 +70,8 @@ def audit(event, args):
 
 def main():
     spec = json.loads(sys.stdin.read())
+    context = load_lambda_env(spec["lambda_env"]).LambdaContext.from_dict(spec["context"])
     sys.addaudithook(audit)
-    sys.path.insert(0, spec["lambda_dir"])
     logging.basicConfig(
         stream=sys.stderr, level=logging.INFO, format="%(created).3f %(levelname)s %(name)s: %(message)s"
     )
@@ -86,11 +81,6 @@ def main():
     import amplify_deployment_handler.index as index  # noqa: E402
 
     import_s = time.perf_counter() - t0
-    if spec.get("chunk"):  # what-if: the ZIP stream read and sent in bigger pieces than 256 KiB
-        from amplify_deployment_handler import s3io, upload
-
-        s3io.CHUNK = upload.CHUNK_SEND = int(spec["chunk"])  # both are read at call time
-    context = Context(spec.get("timeout_s", 900))
     start_epoch = time.time()
     t1 = time.perf_counter()
     if os.environ.get("BENCH_PROFILE"):  # investigations only: cProfile of the main thread
