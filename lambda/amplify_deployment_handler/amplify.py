@@ -140,6 +140,14 @@ class Amplify:
     def start(self, job_id: str) -> None:
         self._retrying("StartDeployment", lambda: self.client.start_deployment(**self._ids(), jobId=job_id))
 
+    def start_source(self, source: Mapping[str, str]) -> str:
+        """StartDeployment without CreateDeployment: Amplify fetches `source` (sourceUrl and
+        sourceUrlType) itself; returns the id of the job it created."""
+        response: Mapping[str, Any] = self._retrying(
+            "StartDeployment", lambda: self.client.start_deployment(**self._ids(), **source)
+        )
+        return str(response.get("jobSummary", {}).get("jobId"))
+
     def stop(self, job_id: str, quiet_errors: bool = False) -> bool:
         """StopJob, with the same throttling/LimitExceeded retries as every other call (a stop that
         gives up too early leaves a PENDING job blocking the branch); True when Amplify accepted it.
