@@ -12,8 +12,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from . import jobs
 from .deadline import Deadline
+from .error_codes import botocore_error_code
 from .logs import event
-from .upload import backoff
+from .retry import backoff
 
 RETRYABLE_CODES = frozenset(
     {"LimitExceededException", "TooManyRequestsException", "InternalFailureException"}
@@ -33,16 +34,10 @@ class BranchBusy(AmplifyError):
     """CreateDeployment refused: another job appeared on the branch after we found it free."""
 
 
-def error_code(exc: BaseException) -> str:
-    if isinstance(exc, ClientError):
-        return str(exc.response.get("Error", {}).get("Code", "")) or "ClientError"
-    return type(exc).__name__
-
-
 def _short(exc: BaseException) -> str:
     if isinstance(exc, ClientError):
         msg = " ".join(str(exc.response.get("Error", {}).get("Message", "")).split())
-        code = error_code(exc)
+        code = botocore_error_code(exc)
         return f"{code}: {msg[:100]}" if msg else code
     return type(exc).__name__
 
@@ -78,7 +73,7 @@ class Amplify:
             try:
                 return call()
             except ClientError as exc:
-                code = error_code(exc)
+                code = botocore_error_code(exc)
                 if code not in RETRYABLE_CODES:
                     message = str(exc.response.get("Error", {}).get("Message", ""))
                     reason = f"{what} failed on {self.app_id}/{self.branch}: {_short(exc)}"
@@ -144,6 +139,14 @@ class Amplify:
 
     def start(self, job_id: str) -> None:
         self._retrying("StartDeployment", lambda: self.client.start_deployment(**self._ids(), jobId=job_id))
+
+    def start_source(self, source: Mapping[str, str]) -> str:
+        """StartDeployment without CreateDeployment: Amplify fetches `source` (sourceUrl and
+        sourceUrlType) itself; returns the id of the job it created."""
+        response: Mapping[str, Any] = self._retrying(
+            "StartDeployment", lambda: self.client.start_deployment(**self._ids(), **source)
+        )
+        return str(response.get("jobSummary", {}).get("jobId"))
 
     def stop(self, job_id: str, quiet_errors: bool = False) -> bool:
         """StopJob, with the same throttling/LimitExceeded retries as every other call (a stop that

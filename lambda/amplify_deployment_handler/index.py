@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import time
 from typing import Any
 
 from .deadline import Deadline
 from .deploy import DeploymentError, Settings, deploy
-from .logs import DEFAULT_PROGRESS_INTERVAL
+from .logs import DEFAULT_PROGRESS_INTERVAL, mask_urls
 from .logs import event as log_event
 from .props import PropsError, parse_props
 from .rules import DEFAULT_FUNCTION_TIMEOUT_S, DEFAULT_UPLOAD_WORKERS
@@ -26,12 +25,11 @@ logger = logging.getLogger("amplify_deployment_handler")
 REASON_MAX = 256
 
 _helper: Any = None
-_URL = re.compile(r"(?i)https?://\S+")
 
 
 def clean_reason(reason: str) -> str:
     """One line, no URL, at most 256 characters with the start kept (crhelper would keep the end)."""
-    text = _URL.sub("<url>", " ".join(str(reason).split()))
+    text = mask_urls(" ".join(str(reason).split()))
     return text if len(text) <= REASON_MAX else text[: REASON_MAX - 3] + "..."
 
 

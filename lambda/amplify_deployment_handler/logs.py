@@ -22,9 +22,14 @@ _URL = re.compile(r"(?i)https?://\S+")
 _TEXT_MAX = 300
 
 
+def mask_urls(text: str) -> str:
+    """`text` with every `http(s)://...` replaced by `<url>` (presigned URLs are credentials)."""
+    return _URL.sub("<url>", text)
+
+
 def _clean(value: Any) -> Any:
     if isinstance(value, str):
-        text = _URL.sub("<url>", value)
+        text = mask_urls(value)
         return text if len(text) <= _TEXT_MAX else text[: _TEXT_MAX - 3] + "..."
     if isinstance(value, float):
         return round(value, 2)

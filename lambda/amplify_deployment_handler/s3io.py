@@ -25,6 +25,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from .error_codes import botocore_error_code
 from .logs import event
 
 CHUNK = 256 * 1024
@@ -44,19 +45,11 @@ def s3_label(bucket: str, key: str) -> str:
     return f"s3://{bucket}/{shown}"
 
 
-def describe_error(exc: BaseException) -> str:
-    if isinstance(exc, ClientError):
-        err = exc.response.get("Error", {})
-        code = err.get("Code") or exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-        return f"{code}"
-    return type(exc).__name__
-
-
 def head_size(client: Any, bucket: str, key: str) -> int:
     try:
         return int(client.head_object(Bucket=bucket, Key=key)["ContentLength"])
     except (ClientError, BotoCoreError) as exc:
-        raise SourceError(f"cannot read source {s3_label(bucket, key)}: {describe_error(exc)}") from exc
+        raise SourceError(f"cannot read source {s3_label(bucket, key)}: {botocore_error_code(exc)}") from exc
 
 
 def _get_range(client: Any, bucket: str, key: str, start: int, end: int) -> Any:
@@ -92,9 +85,9 @@ class _Range:
                     self._body = _get_range(self._client, self._bucket, self._key, self.pos, self.end)
                 chunk = self._body.read(n - got)
             except ClientError as exc:
-                raise SourceError(f"cannot read {self._what}: {describe_error(exc)}") from exc
+                raise SourceError(f"cannot read {self._what}: {botocore_error_code(exc)}") from exc
             except BotoCoreError as exc:
-                problem = describe_error(exc)
+                problem = botocore_error_code(exc)
             if chunk:
                 parts.append(chunk)
                 got += len(chunk)
@@ -363,7 +356,7 @@ def object_chunks(client: Any, bucket: str, key: str) -> tuple[Iterator[bytes], 
     try:
         resp = client.get_object(Bucket=bucket, Key=key)
     except (ClientError, BotoCoreError) as exc:
-        raise SourceError(f"cannot read source {label}: {describe_error(exc)}") from exc
+        raise SourceError(f"cannot read source {label}: {botocore_error_code(exc)}") from exc
     size = int(resp["ContentLength"])
     rng = _Range(client, bucket, key, 0, size - 1, f"source {label}", body=resp["Body"])
 

@@ -7,8 +7,6 @@ name the file being uploaded instead.
 from __future__ import annotations
 
 import http.client
-import random
-import re
 import socket
 import ssl
 import threading
@@ -18,7 +16,9 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from .deadline import Deadline
+from .error_codes import s3_xml_error_code
 from .logs import event
+from .retry import backoff
 from .s3io import SourceError
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
@@ -34,19 +34,6 @@ class UploadPolicy:
 
 class UploadError(Exception):
     """An upload failed for good; the message names the file, never the URL."""
-
-
-def backoff(attempt: int, base: float, cap: float) -> float:
-    """Full-jitter exponential backoff for the attempt-th retry (1-based)."""
-    return random.uniform(0, min(cap, base * 2 ** (attempt - 1))) + base / 2
-
-
-_S3_CODE = re.compile(rb"<Code>([A-Za-z0-9.]{1,64})</Code>")
-
-
-def _error_code(body: bytes) -> str:
-    m = _S3_CODE.search(body[:2048])
-    return m.group(1).decode("ascii") if m else ""
 
 
 class _Connections(threading.local):
@@ -134,7 +121,7 @@ def put(
                     _drop(scheme, host, port)
                 return attempt
             _drop(scheme, host, port)
-            code = _error_code(answer)
+            code = s3_xml_error_code(answer)
             last = f"HTTP {resp.status}{' ' + code if code else ''}"
             if resp.status not in RETRY_STATUSES:
                 raise UploadError(f"upload of {what} refused: {last}")

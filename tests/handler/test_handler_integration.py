@@ -97,9 +97,9 @@ def test_the_merged_zip_spool_is_removed(site, handler_env, tmp_path):
 
 
 def test_too_little_tmp_space_fails_before_any_job(site, monkeypatch):
-    from amplify_deployment_handler import deploy
+    from amplify_deployment_handler import merged_zip
 
-    monkeypatch.setattr(deploy.shutil, "disk_usage", lambda path: shutil_usage(total=10, used=10, free=0))
+    monkeypatch.setattr(merged_zip.shutil, "disk_usage", lambda path: shutil_usage(total=10, used=10, free=0))
     k1, k2 = site.put_zip({"index.html": "a"}), site.put_zip({"b.txt": "b"})
     resp = site.invoke("Create", site.props(site.source(k1), site.source(k2)))
     assert resp["Status"] == "FAILED"
@@ -433,10 +433,10 @@ def test_files_mode_windows_deploy_byte_exact(site, monkeypatch, budget):
     """Many small files (their zip spans several 2 MiB windows, so files straddle window limits), a
     large file, a second source with markers, and the first window GET cut halfway (resumed): every
     file arrives byte-exact, and with the default budget uploads read nothing more from S3."""
-    from amplify_deployment_handler import deploy, s3io
+    from amplify_deployment_handler import files_pass, s3io
 
     if budget is not None:
-        monkeypatch.setattr(deploy, "KEEP_BUDGET", budget)
+        monkeypatch.setattr(files_pass, "KEEP_BUDGET", budget)
     files = _small_site(600, 11)  # ~3.5 MB incompressible: 2 windows
     files["index.html"] = b"<h1>windows</h1>"
     files["big/blob.bin"] = random.Random(12).randbytes(700 * 1024)
@@ -486,3 +486,27 @@ def test_files_mode_windows_deploy_byte_exact(site, monkeypatch, budget):
         assert len(gets) <= 10, gets
     else:
         assert len(gets) > 300  # past the budget, files are read again for their upload
+
+
+def test_a_mode_without_create_deployment_starts_from_its_source(site, monkeypatch):
+    """The upload-mode seam for a mode in which Amplify fetches the zip itself: no CreateDeployment,
+    no upload, StartDeployment with the mode's sourceUrl (here a presigned GET of the source)."""
+    from amplify_deployment_handler import deploy, upload_modes
+
+    class Pulled(upload_modes.ZipDirect):
+        creates_deployment = False
+
+        def start_source(self):
+            src = self.site.sources[0]
+            params = {"Bucket": src.bucket, "Key": src.key}
+            url = self.site.s3.generate_presigned_url("get_object", Params=params, ExpiresIn=600)
+            return {"sourceUrl": url, "sourceUrlType": "ZIP"}
+
+    monkeypatch.setattr(deploy, "choose_mode", Pulled)
+    key = site.put_zip({"index.html": "<h1>pulled</h1>"})
+    resp = site.invoke("Create", site.props(site.source(key)))
+    assert resp["Status"] == "SUCCESS", resp["Reason"]
+    assert site.fetch("/") == (200, b"<h1>pulled</h1>")
+    assert '"action":"created"' not in site.log_text and '"action":"started"' in site.log_text
+    assert '"stage":"upload"' not in site.log_text
+    assert_no_secrets(site, resp)

@@ -10,8 +10,8 @@ import zipfile
 import pytest
 from handler_support import make_zip
 
-from amplify_deployment_handler.deploy import _Source, build_merged_zip
 from amplify_deployment_handler.markers import substitute_bytes
+from amplify_deployment_handler.merged_zip import build_merged_zip
 from amplify_deployment_handler.plan import list_source, make_plan
 from amplify_deployment_handler.props import parse_props
 from amplify_deployment_handler.s3io import (
@@ -22,6 +22,7 @@ from amplify_deployment_handler.s3io import (
     open_zip,
     raw_entry_chunks,
 )
+from amplify_deployment_handler.sources import Source
 
 BUCKET = "src"
 
@@ -138,8 +139,8 @@ def test_merged_zip_later_source_wins_with_markers_and_raw_copies(s3, tmp_path):
             listings.append(list_source(zf.infolist(), i, f"Sources[{i}]"))
     plan = make_plan(props, listings)
     sources = [
-        _Source(BUCKET, k1, s1, ()),
-        _Source(BUCKET, k2, s2, props.sources[1].markers),
+        Source(BUCKET, k1, s1, ()),
+        Source(BUCKET, k2, s2, props.sources[1].markers),
     ]
     path, content_bytes = build_merged_zip(s3, sources, plan.entries, str(tmp_path))
     try:

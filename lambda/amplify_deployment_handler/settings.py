@@ -1,0 +1,18 @@
+"""The handler's tunables for one deployment (index.py reads them from the environment)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .logs import DEFAULT_PROGRESS_INTERVAL
+from .rules import DEFAULT_FUNCTION_TIMEOUT_S, DEFAULT_UPLOAD_WORKERS
+from .upload import UploadPolicy
+
+
+@dataclass(frozen=True)
+class Settings:
+    abandoned_after_s: float = DEFAULT_FUNCTION_TIMEOUT_S
+    workers: int = DEFAULT_UPLOAD_WORKERS
+    upload: UploadPolicy = field(default_factory=UploadPolicy)
+    tmp_dir: str | None = None
+    progress_interval: float = DEFAULT_PROGRESS_INTERVAL  # seconds between upload progress lines

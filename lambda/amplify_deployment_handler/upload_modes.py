@@ -1,0 +1,201 @@
+"""The upload modes: how the site's bytes reach Amplify, one small object each.
+
+| mode | prepare (before any job exists) | CreateDeployment | upload |
+| --- | --- | --- | --- |
+| `ZipDirect` | check the zip's size | no fileMap | the source object, S3 GET streamed into the PUT |
+| `ZipMerged` | build the merged zip in /tmp | no fileMap | the spool file, streamed |
+| `Files` | md5 pass (`files_pass`) | fileMap path -> md5 | one PUT per file, in parallel |
+
+deploy() calls `prepare()` before any job exists, then (when `creates_deployment`) CreateDeployment
+with `file_map()` and `upload()` with its answer, then StartDeployment, and `close()` at the end
+whatever happened. A mode in which Amplify fetches the zip itself (StartDeployment with a sourceUrl:
+no CreateDeployment, no upload) is one more `UploadMode` whose `creates_deployment` is False and
+whose `start_source()` names the zip.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from . import plan as planning
+from .deadline import Deadline
+from .files_pass import LARGE_STREAMS, md5_pass
+from .logs import Progress
+from .merged_zip import Spool, prepare_spool, spool_chunks
+from .parallel import run_parallel
+from .props import FILES, DeploymentProps
+from .s3io import object_chunks
+from .settings import Settings
+from .sources import Source, content
+from .upload import UploadError, put
+
+
+@dataclass(frozen=True)
+class Site:
+    """What every mode works from: the planned site and where its bytes are."""
+
+    s3: Any
+    props: DeploymentProps
+    sources: Sequence[Source]
+    plan: planning.Plan
+    deadline: Deadline
+    settings: Settings
+
+
+class UploadMode:
+    """The common interface; each mode overrides what it needs."""
+
+    label = ""  # the `mode` of the plan log line
+    creates_deployment = True  # False: no CreateDeployment/upload(); StartDeployment with start_source()
+
+    def __init__(self, site: Site) -> None:
+        self.site = site
+        self.byte_count = site.plan.byte_count  # the site's bytes (after markers), known after prepare()
+
+    def prepare(self) -> None:
+        """Everything that can fail or take long before a job exists (a job would block the branch)."""
+
+    def file_map(self) -> dict[str, str] | None:
+        """CreateDeployment's fileMap (path -> md5 hex); None: one zip (zipUploadUrl)."""
+        return None
+
+    def upload(self, created: Mapping[str, Any]) -> None:
+        """Send the site to the upload URL(s) of the CreateDeployment answer `created`."""
+        raise NotImplementedError
+
+    def start_source(self) -> Mapping[str, str]:
+        """StartDeployment's `sourceUrl` and `sourceUrlType`, for a mode that creates no deployment."""
+        raise NotImplementedError(f"{self.label} uploads through CreateDeployment")
+
+    def close(self) -> None:
+        """Release what prepare() made (a spool file); called whatever happened."""
+
+
+def choose_mode(site: Site) -> UploadMode:
+    if site.plan.mode == FILES:
+        return Files(site)
+    return ZipDirect(site) if site.plan.direct else ZipMerged(site)
+
+
+def _guard(chunks: Iterable[bytes], deadline: Deadline, what: str) -> Iterator[bytes]:
+    for chunk in chunks:
+        if deadline.expired():
+            raise UploadError(f"upload of {what} did not finish before the deadline")
+        yield chunk
+
+
+class _Zip(UploadMode):
+    """One zip PUT to `zipUploadUrl`, sent again from its start on every attempt."""
+
+    zip_size = 0
+
+    def chunks(self) -> Iterable[bytes]:
+        raise NotImplementedError
+
+    def upload(self, created: Mapping[str, Any]) -> None:
+        url = created.get("zipUploadUrl")
+        if not url:
+            raise UploadError("CreateDeployment returned no zipUploadUrl")
+        settings, deadline = self.site.settings, self.site.deadline
+        progress = Progress(1, self.zip_size, settings.progress_interval)
+
+        def body() -> Iterator[bytes]:
+            progress.rewind()  # each attempt sends the zip from its start
+            for chunk in _guard(self.chunks(), deadline, "the site zip"):
+                progress.add(0, len(chunk))
+                yield chunk
+
+        attempts = put(url, body, self.zip_size, "the site zip", deadline, settings.upload)
+        progress.add(1)
+        progress.done(attempts=attempts)
+
+
+class ZipDirect(_Zip):
+    """One source, no markers, clean names: its object is the site zip, streamed S3 -> PUT."""
+
+    label = "ZIP direct"
+
+    def prepare(self) -> None:
+        self.zip_size = self.site.sources[0].size
+        planning.check_zip_size(self.zip_size, "the source zip")
+
+    def chunks(self) -> Iterable[bytes]:
+        src = self.site.sources[0]
+        return object_chunks(self.site.s3, src.bucket, src.key)[0]
+
+
+class ZipMerged(_Zip):
+    """Several sources, markers or rewritten names: one merged zip spooled in /tmp, then streamed."""
+
+    label = "ZIP merged"
+    spool: Spool | None = None
+
+    def prepare(self) -> None:
+        site = self.site
+        self.spool = prepare_spool(site.s3, site.sources, site.plan, site.props, site.settings.tmp_dir)
+        self.zip_size, self.byte_count = self.spool.zip_size, self.spool.content_bytes
+
+    def chunks(self) -> Iterable[bytes]:
+        assert self.spool is not None
+        return spool_chunks(self.spool.path)
+
+    def close(self) -> None:
+        if self.spool is not None:
+            os.unlink(self.spool.path)
+            self.spool = None
+
+
+class Files(UploadMode):
+    """One PUT per file to `fileUploadUrls[path]`, in parallel; a file kept by the md5 pass is sent
+    from memory (the bytes its md5 was taken of), any other is streamed from its zip entry again."""
+
+    label = "FILES"
+
+    def __init__(self, site: Site) -> None:
+        super().__init__(site)
+        self.digests: dict[str, str] = {}
+        self.sizes: dict[str, int] = {}
+        self.kept: dict[str, bytes] = {}
+
+    def prepare(self) -> None:
+        site = self.site
+        found = md5_pass(site.s3, site.sources, site.plan.entries, site.settings.workers, site.deadline)
+        self.digests = {p: md5 for p, (md5, _) in found.digests.items()}
+        self.sizes = {p: n for p, (_, n) in found.digests.items()}
+        self.kept = found.kept
+        self.byte_count = sum(self.sizes.values())
+
+    def file_map(self) -> dict[str, str] | None:
+        return self.digests
+
+    def upload(self, created: Mapping[str, Any]) -> None:
+        site, entries = self.site, self.site.plan.entries
+        settings, deadline, sizes, kept = site.settings, site.deadline, self.sizes, self.kept
+        urls = created.get("fileUploadUrls") or {}
+        missing = next((e.path for e in entries if e.path not in urls), None)
+        if missing is not None:
+            raise UploadError(f"CreateDeployment returned no upload URL for {missing!r:.80}")
+
+        progress = Progress(len(entries), sum(sizes.values()), settings.progress_interval)
+        large = threading.Semaphore(LARGE_STREAMS)
+
+        def one(e: planning.Entry, abort: threading.Event) -> None:
+            src = site.sources[e.source_index]
+            data = kept.get(e.path)  # the same bytes the md5 was taken of, on every attempt
+            body: Callable[[], Iterable[bytes]]
+            if data is not None:
+                body = lambda: _guard(iter((data,)), deadline, e.path)  # noqa: E731
+            else:
+                body = lambda: _guard(content(site.s3, src, e), deadline, e.path)  # noqa: E731
+            with large if data is None and not planning.is_small(e.info) else contextlib.nullcontext():
+                put(urls[e.path], body, sizes[e.path], e.path, deadline, settings.upload, abort)
+            kept.pop(e.path, None)
+            progress.add(1, sizes[e.path])
+
+        run_parallel(entries, one, settings.workers, deadline, "uploads")
+        progress.done()
