@@ -54,309 +54,145 @@ def short(outcome: Outcome) -> tuple[object, ...]:
     return (outcome.kind, outcome.status)
 
 
-ORDER_SPECIFIC_FIRST = [
+def ex(
+    name: str,
+    rules: list[dict[str, object]],
+    request: str,
+    expected: tuple[object, ...],
+    options: Options | None = None,
+) -> object:
+    return pytest.param(rules, request, options, expected, id=name)
+
+
+ORDER = [
     rule("/docs/specific-filename.html", "301", "/documents/different-filename.html"),
     rule("/docs/<*>", "301", "/documents/<*>"),
 ]
-ORDER_WILDCARD_FIRST = list(reversed(ORDER_SPECIFIC_FIRST))
+DOCS = [rule("/docs/<*>", "301", "/documents/<*>")]
+ALL = [rule("/<*>", "200", "/index.html")]
+SUBDOMAIN = [rule("https://mydomain.com", "200", "https://www.mydomain.com")]
+PREFIX = [rule("https://mydomain.com", "302", "https://www.mydomain.com/documents/")]
+NOT_FOUND = [rule("/<*>", "404", "/404.html")]
+SPA = [rule(SPA_REGEX, "200", "/index.html")]
+SPA_404_200 = [rule("/<*>", "404-200", "/index.html")]
+PROXY = [rule("/images/<*>", "200", "https://images.otherdomain.com/<*>")]
+DATES = [rule("/docs/<year>/<month>/<date>/<itemid>", "301", "/documents/<year>/<month>/<date>/<itemid>")]
+QUERY = [rule("/docs?id=<my-blog-id-value>", "301", "/documents/<my-blog-id-value>")]
+LEVEL = [rule("/documents/<x>/<y>/<z>", "404", "/documents/index.html")]
+REGION = [rule("/documents", "302", "/documents/us/", "<US>")]
+SLASH_301 = ("redirect", 301, "/documents/")
+INDEX = ("file", 200, "index.html")
+DENIED = ("denied", 403)
 
 EXAMPLES = [
-    # --- "Setting up redirects and rewrites": Understanding the order of redirects (first order)
-    pytest.param(
-        ORDER_SPECIFIC_FIRST,
+    # "Setting up redirects and rewrites" > Understanding the order of redirects: specific rule first...
+    ex(
+        "order-1-specific",
+        ORDER,
         "/docs/specific-filename.html",
-        None,
         ("redirect", 301, "/documents/different-filename.html"),
-        id="order-specific-first-specific",
     ),
-    pytest.param(
-        ORDER_SPECIFIC_FIRST,
-        "/docs/guide/intro.html",
-        None,
-        ("redirect", 301, "/documents/guide/intro.html"),
-        id="order-specific-first-other",
-    ),
-    # --- same section, the order that "ignores the redirection of specific-filename.html"
-    pytest.param(
-        ORDER_WILDCARD_FIRST,
+    ex("order-1-other", ORDER, "/docs/guide/a.html", ("redirect", 301, "/documents/guide/a.html")),
+    # ... and the order that "ignores the redirection of specific-filename.html"
+    ex(
+        "order-2",
+        ORDER[::-1],
         "/docs/specific-filename.html",
-        None,
         ("redirect", 301, "/documents/specific-filename.html"),
-        id="order-wildcard-first",
     ),
-    # --- "Understanding how Amplify forwards query parameters": forwarded for 301 and 302
-    pytest.param(
-        [rule("/old", "302", "/new")],
-        "/old?a=1&b=two",
-        None,
-        ("redirect", 302, "/new?a=1&b=two"),
-        id="query-forwarded-302",
-    ),
-    # --- same section: not forwarded when the destination has query parameters
-    pytest.param(
-        [rule("/search", "301", "https://example-target.com?q=someParam")],
-        "/search?q=mine",
-        None,
+    # Same page > Understanding how Amplify forwards query parameters: forwarded for 301 and 302...
+    ex("query-forwarded", [rule("/old", "302", "/new")], "/old?a=1&b=2", ("redirect", 302, "/new?a=1&b=2")),
+    # ... but not when the destination has query parameters (the page's example-target.com)
+    ex(
+        "query-target-has-query",
+        [rule("/s", "301", "https://example-target.com?q=someParam")],
+        "/s?q=mine",
         ("redirect", 301, "https://example-target.com?q=someParam"),
-        id="query-not-forwarded-target-has-query",
     ),
-    # --- Simple redirects and rewrites: a specific page, permanently
-    pytest.param(
+    # "Redirects and rewrites example reference" > Simple: one page, permanently
+    ex(
+        "simple-301",
         [rule("/original.html", "301", "/destination.html")],
         "/original.html",
-        None,
         ("redirect", 301, "/destination.html"),
-        id="simple-301",
     ),
-    # --- Simple: any path under a folder to the same path under another folder
-    pytest.param(
-        [rule("/docs/<*>", "301", "/documents/<*>")],
-        "/docs/2024/notes.html?x=1",
-        None,
-        ("redirect", 301, "/documents/2024/notes.html?x=1"),
-        id="folder-wildcard-301",
-    ),
-    # --- Simple: all traffic to index.html as a rewrite (existing files included)
-    pytest.param(
-        [rule("/<*>", "200", "/index.html")],
-        "/any/deep/link",
-        None,
-        ("file", 200, "index.html"),
-        id="all-to-index-200",
-    ),
-    pytest.param(
-        [rule("/<*>", "200", "/index.html")],
-        "/assets/app.js",
-        None,
-        ("file", 200, "index.html"),
-        id="all-to-index-200-file",
-    ),
-    # --- Simple: a rewrite that changes the subdomain (a 200 to another origin: not emulated)
-    pytest.param(
-        [rule("https://mydomain.com", "200", "https://www.mydomain.com")],
-        "/page",
-        MYDOMAIN,
-        ("proxy", 502, "https://www.mydomain.com"),
-        id="subdomain-rewrite-200",
-    ),
-    pytest.param(
-        [rule("https://mydomain.com", "200", "https://www.mydomain.com")],
-        "/about",
-        None,
-        ("file", 200, "about.html"),
-        id="subdomain-rewrite-not-on-127.0.0.1",
-    ),
-    # --- Simple: redirect to a different domain with a path prefix (paths are appended)
-    pytest.param(
-        [rule("https://mydomain.com", "302", "https://www.mydomain.com/documents/")],
+    # Simple: any path under a folder to the same path under another folder
+    ex("folder-301", DOCS, "/docs/2024/notes.html?x=1", ("redirect", 301, "/documents/2024/notes.html?x=1")),
+    # Simple: all traffic to index.html as a rewrite (existing files too)
+    ex("all-200-route", ALL, "/any/deep/link", INDEX),
+    ex("all-200-file", ALL, "/assets/app.js", INDEX),
+    # Simple: a rewrite changing the subdomain (a 200 to another origin: not emulated, 502)...
+    ex("subdomain-200", SUBDOMAIN, "/page", ("proxy", 502, "https://www.mydomain.com"), MYDOMAIN),
+    # ... and on 127.0.0.1 (no host given) a domain source never matches
+    ex("subdomain-200-local", SUBDOMAIN, "/about", ("file", 200, "about.html")),
+    # Simple: to a different domain with a path prefix (the request path is appended)
+    ex(
+        "domain-302-prefix",
+        PREFIX,
         "/a/b?x=1",
-        Options(host="MyDomain.com:443"),
         ("redirect", 302, "https://www.mydomain.com/documents/a/b?x=1"),
-        id="domain-redirect-302-path-prefix",
+        Options(host="MyDomain.com:443"),
     ),
-    # --- Simple: paths that can't be found to a custom 404 page
-    pytest.param(
-        [rule("/<*>", "404", "/404.html")], "/missing/page", None, ("file", 404, "404.html"), id="custom-404"
-    ),
-    pytest.param(
-        [rule("/<*>", "404", "/404.html")],
-        "/about.html",
-        None,
-        ("file", 200, "about.html"),
-        id="custom-404-found",
-    ),
-    # --- Simple, "Important": a domain source with a path is ignored without error
-    pytest.param(
-        [rule("https://mydomain.com/path", "301", "/elsewhere")],
-        "/path",
-        MYDOMAIN,
-        ("denied", 403),
-        id="domain-source-with-path-ignored",
-    ),
-    # --- Redirects for single page web apps (SPA): the regex rewrite
-    pytest.param(
-        [rule(SPA_REGEX, "200", "/index.html")],
-        "/settings/profile",
-        None,
-        ("file", 200, "index.html"),
-        id="spa-deep-link",
-    ),
-    pytest.param(
-        [rule(SPA_REGEX, "200", "/index.html")], "/", None, ("file", 200, "index.html"), id="spa-root"
-    ),
-    pytest.param(
-        [rule(SPA_REGEX, "200", "/index.html")],
-        "/assets/app.js",
-        None,
-        ("file", 200, "assets/app.js"),
-        id="spa-js",
-    ),
-    pytest.param(
-        [rule(SPA_REGEX, "200", "/index.html")],
-        "/assets/style.css",
-        None,
-        ("file", 200, "assets/style.css"),
-        id="spa-css",
-    ),
-    pytest.param(
-        [rule(SPA_REGEX, "200", "/index.html")],
-        "/favicon.ico",
-        None,
-        ("file", 200, "favicon.ico"),
-        id="spa-ico",
-    ),
-    pytest.param(
-        [rule(SPA_REGEX, "200", "/index.html")],
-        "/fonts/x.woff2",
-        None,
-        ("file", 200, "fonts/x.woff2"),
-        id="spa-woff2",
-    ),
-    pytest.param(
-        [rule(SPA_REGEX, "200", "/index.html")],
-        "/img/hero.webp",
-        None,
-        ("file", 200, "img/hero.webp"),
-        id="spa-webp",
-    ),
-    pytest.param(
-        [rule(SPA_REGEX, "200", "/index.html")],
-        "/report.pdf",
-        None,
-        ("file", 200, "index.html"),
-        id="spa-other-ext",
-    ),
-    pytest.param(
-        [rule(SPA_REGEX, "200", "/index.html")], "/missing.js", None, ("denied", 403), id="spa-missing-js"
-    ),
-    # the brief's (older page) variant, without woff2/webp: those become app routes
-    pytest.param(
-        [rule(SPA_REGEX_BRIEF, "200", "/index.html")],
-        "/fonts/x.woff2",
-        None,
-        ("file", 200, "index.html"),
-        id="spa-old-woff2",
-    ),
-    # the page once wrote the target as "index.html", without the slash
-    pytest.param(
-        [rule(SPA_REGEX, "200", "index.html")], "/x/y", None, ("file", 200, "index.html"), id="spa-old-target"
-    ),
-    # --- "Setting up redirects and rewrites", Note: "the default 404 rewrite rule" (404-200, console default)
-    pytest.param(
-        [rule("/<*>", "404-200", "/index.html")],
-        "/settings/profile",
-        None,
-        ("file", 200, "index.html"),
-        id="spa-404-200-route",
-    ),
-    pytest.param(
-        [rule("/<*>", "404-200", "/index.html")],
-        "/assets/app.js",
-        None,
-        ("file", 200, "assets/app.js"),
-        id="spa-404-200-file",
-    ),
-    # --- Reverse proxy rewrite (not emulated: 502 and a note)
-    pytest.param(
-        [rule("/images/<*>", "200", "https://images.otherdomain.com/<*>")],
+    # Simple: paths that can't be found to a custom 404 page
+    ex("custom-404", NOT_FOUND, "/missing/page", ("file", 404, "404.html")),
+    ex("custom-404-found", NOT_FOUND, "/about.html", ("file", 200, "about.html")),
+    # Simple > Important: a domain source with a path is ignored without error
+    ex("domain-path-ignored", [rule("https://mydomain.com/path", "301", "/x")], "/path", DENIED, MYDOMAIN),
+    # Redirects for single page web apps (SPA): the regex rewrite
+    ex("spa-route", SPA, "/settings/profile", INDEX),
+    ex("spa-root", SPA, "/", INDEX),
+    ex("spa-js", SPA, "/assets/app.js", ("file", 200, "assets/app.js")),
+    ex("spa-css", SPA, "/assets/style.css", ("file", 200, "assets/style.css")),
+    ex("spa-ico", SPA, "/favicon.ico", ("file", 200, "favicon.ico")),
+    ex("spa-woff2", SPA, "/fonts/x.woff2", ("file", 200, "fonts/x.woff2")),
+    ex("spa-webp", SPA, "/img/hero.webp", ("file", 200, "img/hero.webp")),
+    ex("spa-other-extension", SPA, "/report.pdf", INDEX),
+    ex("spa-missing-js", SPA, "/missing.js", DENIED),
+    # the older page's regex (no woff2, webp): those are app routes there
+    ex("spa-old-regex", [rule(SPA_REGEX_BRIEF, "200", "/index.html")], "/fonts/x.woff2", INDEX),
+    # the older page wrote the target "index.html", without the slash
+    ex("spa-old-target", [rule(SPA_REGEX, "200", "index.html")], "/x/y", INDEX),
+    # "Setting up redirects and rewrites" > Note: "the default 404 rewrite rule" (404-200)
+    ex("spa-404-200-route", SPA_404_200, "/settings/profile", INDEX),
+    ex("spa-404-200-file", SPA_404_200, "/assets/app.js", ("file", 200, "assets/app.js")),
+    # Reverse proxy rewrite (not emulated: 502 and a note)
+    ex(
+        "reverse-proxy",
+        PROXY,
         "/images/cats/1 2.png",
-        None,
         ("proxy", 502, "https://images.otherdomain.com/cats/1%202.png"),
-        id="reverse-proxy",
     ),
-    # --- Trailing slashes and clean URLs: the table's three rows, no rules
-    pytest.param([], "/about", None, ("file", 200, "about.html"), id="clean-about-html"),
-    pytest.param([], "/blog?page=2", None, ("redirect", 301, "/blog/?page=2"), id="clean-add-slash"),
-    pytest.param([], "/blog/", None, ("file", 200, "blog/index.html"), id="clean-slash-index"),
-    # --- Placeholders
-    pytest.param(
-        [rule("/docs/<year>/<month>/<date>/<itemid>", "301", "/documents/<year>/<month>/<date>/<itemid>")],
-        "/docs/2024/05/17/abc",
-        None,
-        ("redirect", 301, "/documents/2024/05/17/abc"),
-        id="placeholders",
-    ),
-    pytest.param(
-        [rule("/docs/<year>/<month>/<date>/<itemid>", "301", "/documents/<year>/<month>/<date>/<itemid>")],
-        "/docs/2024/05/17",
-        None,
-        ("denied", 403),
-        id="placeholders-too-short",
-    ),
-    # --- Query strings and path parameters: a query value into the path, query not forwarded
-    pytest.param(
-        [rule("/docs?id=<my-blog-id-value>", "301", "/documents/<my-blog-id-value>")],
-        "/docs?id=42&utm=x",
-        None,
-        ("redirect", 301, "/documents/42"),
-        id="query-to-path",
-    ),
-    pytest.param(
-        [rule("/docs?id=<my-blog-id-value>", "301", "/documents/<my-blog-id-value>")],
-        "/docs",
-        None,
-        ("denied", 403),
-        id="query-to-path-no-id",
-    ),
-    # --- Query strings: paths not found at a level of a folder structure, to a folder's index.html
-    pytest.param(
-        [rule("/documents/<x>/<y>/<z>", "404", "/documents/index.html")],
-        "/documents/f/c/g",
-        None,
-        ("file", 404, "documents/index.html"),
-        id="level-404",
-    ),
-    pytest.param(
-        [rule("/documents/<x>/<y>/<z>", "404", "/documents/index.html")],
-        "/documents/a/b/c/",
-        None,
-        ("file", 200, "documents/a/b/c/index.html"),
-        id="level-404-found",
-    ),
-    # --- Region-based redirects (condition <US>): only with a country given (not emulated by default)
-    pytest.param(
-        [rule("/documents", "302", "/documents/us/", "<US>")],
-        "/documents",
-        US,
-        ("redirect", 302, "/documents/us/"),
-        id="region-us",
-    ),
-    pytest.param(
-        [rule("/documents", "302", "/documents/us/", "<US>")],
-        "/documents",
-        Options(country="fr"),
-        ("redirect", 301, "/documents/"),
-        id="region-other-country",
-    ),
-    pytest.param(
-        [rule("/documents", "302", "/documents/us/", "<US>")],
-        "/documents",
-        None,
-        ("redirect", 301, "/documents/"),
-        id="region-unknown-country",
-    ),
-    # --- Using wildcard expressions: valid (at the end, once)
-    pytest.param(
-        [rule("/docs/<*>", "301", "/documents/<*>")],
-        "/docs/",
-        None,
-        ("redirect", 301, "/documents/"),
-        id="wildcard-valid-empty",
-    ),
-    # --- Using wildcard expressions: the two invalid sources are ignored
-    pytest.param(
+    # Trailing slashes and clean URLs: the table's three rows, no rules
+    ex("clean-about", [], "/about", ("file", 200, "about.html")),
+    ex("clean-add-slash", [], "/blog?page=2", ("redirect", 301, "/blog/?page=2")),
+    ex("clean-slash", [], "/blog/", ("file", 200, "blog/index.html")),
+    # Placeholders
+    ex("placeholders", DATES, "/docs/2024/05/17/abc", ("redirect", 301, "/documents/2024/05/17/abc")),
+    ex("placeholders-short", DATES, "/docs/2024/05/17", DENIED),
+    # Query strings and path parameters: a query value into the path; the query is not forwarded
+    ex("query-to-path", QUERY, "/docs?id=42&utm=x", ("redirect", 301, "/documents/42")),
+    ex("query-to-path-no-id", QUERY, "/docs", DENIED),
+    # Query strings and path parameters: not found at a level of a folder structure
+    ex("level-404", LEVEL, "/documents/f/c/g", ("file", 404, "documents/index.html")),
+    ex("level-404-found", LEVEL, "/documents/a/b/c/", ("file", 200, "documents/a/b/c/index.html")),
+    # Region-based redirects: applies with that country; otherwise (or unknown) the rule is skipped
+    ex("region-us", REGION, "/documents", ("redirect", 302, "/documents/us/"), US),
+    ex("region-other", REGION, "/documents", SLASH_301, Options(country="fr")),
+    ex("region-unknown", REGION, "/documents", SLASH_301),
+    # Using wildcard expressions: valid at the end, once...
+    ex("wildcard-valid", DOCS, "/docs/", SLASH_301),
+    # ... and the page's two invalid sources, ignored
+    ex(
+        "wildcard-middle",
         [rule("/docs/<*>/content", "301", "/documents/<*>/content")],
         "/docs/x/content",
-        None,
-        ("denied", 403),
-        id="wildcard-invalid-middle",
+        DENIED,
     ),
-    pytest.param(
+    ex(
+        "wildcard-twice",
         [rule("/docs/<*>/content/<*>", "301", "/documents/<*>/content/<*>")],
         "/docs/x/content/y",
-        None,
-        ("denied", 403),
-        id="wildcard-invalid-twice",
+        DENIED,
     ),
 ]
 
