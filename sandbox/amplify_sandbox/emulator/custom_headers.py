@@ -255,11 +255,15 @@ def _split_key(text: str) -> tuple[str, str] | None:
         if end is None or not text[end + 1 :].startswith(":"):
             return None
         key, rest = text[: end + 1], text[end + 2 :]
-        return (key, rest.strip()) if not rest or rest[0] == " " else None
-    m = re.search(r":(?:\s|$)", text)
-    if m is None or m.start() == 0 or " #" in text[: m.start()]:
-        return None
-    return text[: m.start()].strip(), text[m.end() :].strip()
+        if rest and rest[0] != " ":
+            return None
+    else:
+        m = re.search(r":(?:\s|$)", text)
+        if m is None or m.start() == 0 or " #" in text[: m.start()]:
+            return None
+        key, rest = text[: m.start()].strip(), text[m.end() :]
+    rest = rest.strip()
+    return key, "" if rest.startswith("#") else rest
 
 
 def _closing_quote(text: str) -> int | None:
