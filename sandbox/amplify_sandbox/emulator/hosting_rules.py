@@ -163,9 +163,11 @@ class RuleSet:
                 self.rules.append(compiled)
         self.notes: tuple[str, ...] = tuple(notes)
 
+    @staticmethod
     def _match(
-        self, rule: _Rule, path: str, query: list[tuple[str, str]], options: Options
+        rule: _Rule, path: str, query: list[tuple[str, str]], options: Options
     ) -> dict[str, str] | None:
+        """The rule's captures (placeholder name, or "*", to value) when it matches, else None."""
         if rule.domain is not None:
             return {} if (urlsplit("//" + (options.host or "")).hostname or "") == rule.domain else None
         assert rule.pattern is not None
