@@ -82,54 +82,48 @@ class Faults:
             setattr(self.counters, counter, getattr(self.counters, counter) + 1)
 
     # ------------------------------------------------------------------ decisions per request
+    def _take(self, knob: str, injected: str) -> bool:
+        """Use up one of the "next N" knob ``knob`` if it is armed, recording it as ``injected``."""
+        left: int = getattr(self.knobs, knob)
+        if left <= 0:
+            return False
+        setattr(self.knobs, knob, left - 1)
+        self.counters.inject(injected)
+        return True
+
     def api_call(self, operation: str) -> ApiFault | None:
-        """Count the call; the fault a knob injects into it, if any."""
+        """Count the call; the fault a knob injects into it (stall, then throttle), if any."""
         with self._lock:
             self.counters.count(operation)
             k = self.knobs
-            if k.stall_next_api_calls > 0:
-                k.stall_next_api_calls -= 1
-                self.counters.inject("api_stalled")
+            if self._take("stall_next_api_calls", "api_stalled"):
                 return Stall(k.stall_seconds)
-            if k.throttle_next_api_calls > 0:
-                k.throttle_next_api_calls -= 1
-                self.counters.inject("throttled")
-                if k.throttle_code == "LimitExceededException":
-                    return Throttle(
-                        LimitExceededException("Rate exceeded (injected by the emulator's throttle knob).")
-                    )
+            if not self._take("throttle_next_api_calls", "throttled"):
+                return None
+            if k.throttle_code == "LimitExceededException":
                 return Throttle(
-                    TooManyRequestsException("Too Many Requests (injected by the emulator's throttle knob).")
+                    LimitExceededException("Rate exceeded (injected by the emulator's throttle knob).")
                 )
-            return None
+            return Throttle(
+                TooManyRequestsException("Too Many Requests (injected by the emulator's throttle knob).")
+            )
 
     def upload(self) -> UploadFault | None:
         """Count the upload; the fault a knob injects into it (stall, then drop, then fail), if any."""
         with self._lock:
             self.counters.count("Upload")
-            k = self.knobs
-            if k.stall_next_uploads > 0:
-                k.stall_next_uploads -= 1
-                self.counters.inject("upload_stalled")
-                return Stall(k.stall_seconds)
-            if k.drop_next_uploads > 0:
-                k.drop_next_uploads -= 1
-                self.counters.inject("upload_dropped")
+            if self._take("stall_next_uploads", "upload_stalled"):
+                return Stall(self.knobs.stall_seconds)
+            if self._take("drop_next_uploads", "upload_dropped"):
                 return Drop()
-            if k.fail_next_uploads > 0:
-                k.fail_next_uploads -= 1
-                self.counters.inject("upload_failed")
+            if self._take("fail_next_uploads", "upload_failed"):
                 return Fail()
             return None
 
     def job_failure(self) -> str | None:
         """The reason a starting job must fail, when ``fail_next_jobs`` says so (consumes one)."""
         with self._lock:
-            if self.knobs.fail_next_jobs <= 0:
-                return None
-            self.knobs.fail_next_jobs -= 1
-            self.counters.inject("job_failed")
-            return self.knobs.fail_reason
+            return self.knobs.fail_reason if self._take("fail_next_jobs", "job_failed") else None
 
     def latency(self) -> float:
         """The seconds to sleep before answering a request (recorded in ``latency_seconds``)."""

@@ -29,7 +29,7 @@ from .clock import Clock
 from .exceptions import BadRequestException, LimitExceededException, NotFoundException, UploadError
 from .faults import Faults
 from .jobs import Deployment, Job, JobView
-from .knobs import Counters, Knobs
+from .knobs import Knobs
 from .site import SiteFile, SiteIndex
 from .source_url import download_zip
 from .state import App, Branch, Settings, app_from_dict
@@ -67,10 +67,6 @@ class AmplifyBackend:
     @property
     def knobs(self) -> Knobs:
         return self.faults.knobs
-
-    @property
-    def counters(self) -> Counters:
-        return self.faults.counters
 
     def set_knobs(self, **values: Any) -> dict[str, Any]:
         return self.faults.set_knobs(**values)

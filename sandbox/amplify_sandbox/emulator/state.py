@@ -15,29 +15,36 @@ PLATFORMS = ("WEB", "WEB_DYNAMIC", "WEB_COMPUTE")
 STAGES = ("PRODUCTION", "BETA", "DEVELOPMENT", "EXPERIMENTAL", "PULL_REQUEST")
 
 
-@dataclass
-class Branch:
-    app_id: str
-    branch_name: str
+@dataclass(kw_only=True)
+class Hosted:
+    """What apps and branches both have: times, tags, and the settings both levels carry (a branch's
+    basic auth, environment variables and build spec apply on top of its app's)."""
+
     create_time: float
     update_time: float
     description: str = ""
+    environment_variables: dict[str, str] = field(default_factory=dict)
+    enable_basic_auth: bool = False
+    basic_auth_credentials: str = ""
+    build_spec: str = ""
+    compute_role_arn: str = ""
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(kw_only=True)
+class Branch(Hosted):
+    app_id: str
+    branch_name: str
     stage: str = "NONE"
     framework: str = ""
     display_name: str = ""
     enable_auto_build: bool = True
     enable_notification: bool = False
-    enable_basic_auth: bool = False
     enable_pull_request_preview: bool = False
     enable_performance_mode: bool = False
     enable_skew_protection: bool = False
-    environment_variables: dict[str, str] = field(default_factory=dict)
-    basic_auth_credentials: str = ""
-    build_spec: str = ""
     pull_request_environment_name: str = ""
     backend_environment_arn: str = ""
-    compute_role_arn: str = ""
-    tags: dict[str, str] = field(default_factory=dict)
     ttl: str = "5"
     jobs: dict[int, Job] = field(default_factory=dict)
     next_job_id: int = 1
@@ -51,29 +58,20 @@ class Branch:
         return self.jobs[max(self.jobs)] if self.jobs else None
 
 
-@dataclass
-class App:
+@dataclass(kw_only=True)
+class App(Hosted):
     app_id: str
     name: str
     region: str
-    create_time: float
-    update_time: float
-    description: str = ""
     repository: str = ""
     platform: str = "WEB"
-    environment_variables: dict[str, str] = field(default_factory=dict)
     enable_branch_auto_build: bool = False
     enable_branch_auto_deletion: bool = False
-    enable_basic_auth: bool = False
-    basic_auth_credentials: str = ""
     custom_rules: list[dict[str, str]] = field(default_factory=list)
     custom_headers: str = ""
-    build_spec: str = ""
     iam_service_role_arn: str = ""
-    compute_role_arn: str = ""
     job_config: dict[str, Any] | None = None
     cache_config: dict[str, Any] | None = None
-    tags: dict[str, str] = field(default_factory=dict)
     branches: dict[str, Branch] = field(default_factory=dict)
 
     @property
