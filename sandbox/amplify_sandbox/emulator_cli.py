@@ -9,26 +9,7 @@ import sys
 import threading
 from typing import Any
 
-from .emulator.knobs import THROTTLE_CODES, Knobs
-
-_KNOB_HELP = {
-    "latency": "seconds slept before answering every API call and upload",
-    "upload_bandwidth": "cap on upload bytes per second over all uploads (0 = none)",
-    "fail_next_uploads": "the next N uploads answer HTTP 500",
-    "drop_next_uploads": "the next N uploads: connection closed mid-body without an answer",
-    "stall_next_uploads": "the next N uploads: no answer for --stall-seconds, then closed",
-    "stall_next_api_calls": "the next N API calls: no answer for --stall-seconds, then closed",
-    "stall_seconds": "how long a stalled request hangs",
-    "throttle_next_api_calls": "the next N API calls answer HTTP 429 with --throttle-code",
-    "throttle_code": f"error code of throttled calls: {' or '.join(THROTTLE_CODES)}",
-    "fail_next_jobs": "the next N started jobs FAIL with --fail-reason",
-    "fail_reason": "statusReason of jobs failed by --fail-next-jobs",
-    "job_duration": "seconds from StartDeployment to the end of a job",
-    "max_concurrent_jobs": "started, unfinished jobs allowed at once (LimitExceededException beyond)",
-    "start_deadline": "seconds allowed between CreateDeployment and StartDeployment",
-    "upload_url_expiry": "lifetime of upload URLs in seconds (X-Amz-Expires)",
-    "clock_offset": "seconds added to the emulator's clock",
-}
+from .emulator.knobs import Knobs
 
 
 def add_knob_arguments(parser: argparse.ArgumentParser) -> None:
@@ -43,7 +24,7 @@ def add_knob_arguments(parser: argparse.ArgumentParser) -> None:
             type=type(default),
             default=None,
             metavar=type(default).__name__.upper(),
-            help=f"{_KNOB_HELP.get(f.name, f.name)} (default: {default})",
+            help=f"{Knobs.help_of(f.name)} (default: {default})",
         )
 
 

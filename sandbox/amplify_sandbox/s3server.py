@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import logging
 import urllib.request
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from moto.server import ThreadedMotoServer
 
 
 class S3Server:
@@ -11,7 +15,7 @@ class S3Server:
 
     def __init__(self, port: int = 0) -> None:
         self._requested_port = port
-        self._server = None
+        self._server: ThreadedMotoServer | None = None
         self.port = 0
 
     def start(self) -> S3Server:

@@ -11,7 +11,8 @@ from botocore.exceptions import ClientError
 from botocore.model import ServiceModel, Shape
 
 from amplify_sandbox.emulator import exceptions
-from amplify_sandbox.emulator.responses import MODELED_ERRORS, ROUTES
+from amplify_sandbox.emulator.exceptions import MODELED_ERRORS
+from amplify_sandbox.emulator.urls import ROUTES
 
 from ._helpers import Emu, make_zip, put
 
@@ -36,9 +37,9 @@ def assert_required(shape: Shape, value: Any, where: str) -> None:
 
 
 def test_routes_match_the_model() -> None:
-    for op, (method, uri) in ROUTES.items():
+    for op, route in ROUTES.items():
         http = MODEL.operation_model(op).http
-        assert (http["method"], http["requestUri"]) == (method, uri), op
+        assert (http["method"], http["requestUri"]) == (route.method, route.uri), op
 
 
 def test_exception_codes_and_statuses_match_the_model() -> None:

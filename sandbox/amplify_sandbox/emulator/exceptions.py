@@ -1,4 +1,5 @@
-"""Errors of the Amplify API, each carrying its AWS error code and HTTP status (as in botocore's model)."""
+"""Errors of the Amplify API, each carrying its AWS error code and HTTP status (as in botocore's model),
+and which of them each operation declares."""
 
 from __future__ import annotations
 
@@ -58,3 +59,96 @@ class UploadError(Exception):
         self.status = status
         self.code = code
         self.message = message
+
+
+#: the errors each operation declares in the model; an error outside its list is answered as the
+#: closest declared one (NotFound -> BadRequest), except injected throttling
+MODELED_ERRORS: dict[str, tuple[str, ...]] = {
+    "CreateApp": (
+        "BadRequestException",
+        "UnauthorizedException",
+        "InternalFailureException",
+        "LimitExceededException",
+        "DependentServiceFailureException",
+    ),
+    "GetApp": (
+        "BadRequestException",
+        "NotFoundException",
+        "UnauthorizedException",
+        "InternalFailureException",
+    ),
+    "UpdateApp": (
+        "BadRequestException",
+        "NotFoundException",
+        "UnauthorizedException",
+        "InternalFailureException",
+    ),
+    "DeleteApp": (
+        "BadRequestException",
+        "NotFoundException",
+        "UnauthorizedException",
+        "InternalFailureException",
+        "DependentServiceFailureException",
+    ),
+    "CreateBranch": (
+        "BadRequestException",
+        "UnauthorizedException",
+        "NotFoundException",
+        "InternalFailureException",
+        "LimitExceededException",
+        "DependentServiceFailureException",
+    ),
+    "GetBranch": (
+        "BadRequestException",
+        "UnauthorizedException",
+        "NotFoundException",
+        "InternalFailureException",
+    ),
+    "UpdateBranch": (
+        "BadRequestException",
+        "UnauthorizedException",
+        "NotFoundException",
+        "InternalFailureException",
+        "DependentServiceFailureException",
+    ),
+    "DeleteBranch": (
+        "BadRequestException",
+        "UnauthorizedException",
+        "NotFoundException",
+        "InternalFailureException",
+        "DependentServiceFailureException",
+    ),
+    "CreateDeployment": (
+        "BadRequestException",
+        "UnauthorizedException",
+        "InternalFailureException",
+        "LimitExceededException",
+    ),
+    "StartDeployment": (
+        "BadRequestException",
+        "UnauthorizedException",
+        "InternalFailureException",
+        "NotFoundException",
+        "LimitExceededException",
+    ),
+    "GetJob": (
+        "BadRequestException",
+        "UnauthorizedException",
+        "InternalFailureException",
+        "NotFoundException",
+        "LimitExceededException",
+    ),
+    "ListJobs": (
+        "BadRequestException",
+        "UnauthorizedException",
+        "InternalFailureException",
+        "LimitExceededException",
+    ),
+    "StopJob": (
+        "BadRequestException",
+        "UnauthorizedException",
+        "InternalFailureException",
+        "NotFoundException",
+        "LimitExceededException",
+    ),
+}

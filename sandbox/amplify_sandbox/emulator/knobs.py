@@ -1,75 +1,103 @@
 """Knobs (fault injection, timing, limits) and counters of the emulator.
 
-Knobs are plain fields; the backend consumes the "next N" ones under its lock. They are settable from
-Python (``emulator.knobs.job_duration = 2`` or ``emulator.set_knobs(...)``), from the command line
-(``amplify-sandbox emulator --job-duration 2``) and over HTTP (``POST /_sandbox/knobs``).
+Each knob is a field of :class:`Knobs` that carries its own help text (``help_of``); the CLI flags, the
+admin endpoint and the docs table describe the knobs from here. The "next N" knobs are consumed by
+:class:`~.faults.Faults` and the backend. They are settable from Python (``emulator.knobs.job_duration
+= 2`` or ``emulator.set_knobs(...)``), from the command line (``amplify-sandbox emulator
+--job-duration 2``) and over HTTP (``POST /_sandbox/knobs``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 THROTTLE_CODES = ("TooManyRequestsException", "LimitExceededException")
+
+_T = TypeVar("_T")
+
+
+def _knob(default: _T, help: str, choices: tuple[str, ...] = ()) -> _T:  # noqa: A002
+    """A knob field: its default, its help text and, for a text knob, the values it accepts."""
+    return field(default=default, metadata={"help": help, "choices": choices})
 
 
 @dataclass
 class Knobs:
-    #: seconds slept before answering every API call and every upload
-    latency: float = 0.0
-    #: cap on upload bytes per second, shared by all uploads in flight (0 = no cap)
-    upload_bandwidth: int = 0
-    #: the next N uploads are read in full, then answered with HTTP 500 InternalError
-    fail_next_uploads: int = 0
-    #: the next N uploads: part of the body is read, then the connection is closed without an answer
-    drop_next_uploads: int = 0
-    #: the next N uploads: the request is accepted, then nothing is read or answered for stall_seconds
-    stall_next_uploads: int = 0
-    #: the next N API calls: accepted, then no answer for stall_seconds (the connection is then closed)
-    stall_next_api_calls: int = 0
-    #: how long a stalled upload or API call hangs before its connection is closed
-    stall_seconds: float = 30.0
-    #: the next N API calls are answered with HTTP 429 and the error code throttle_code
-    throttle_next_api_calls: int = 0
-    #: "TooManyRequestsException" or "LimitExceededException"
-    throttle_code: str = "TooManyRequestsException"
-    #: the next N jobs started FAIL (whatever their upload), with fail_reason as step statusReason
-    fail_next_jobs: int = 0
-    fail_reason: str = "Injected failure: the emulator was told to fail this job (knob fail_next_jobs)."
-    #: seconds from StartDeployment to the job's end (the first quarter PENDING, then RUNNING)
-    job_duration: float = 0.2
-    #: started, unfinished jobs allowed at once over all apps (the account quota); more -> LimitExceeded
-    max_concurrent_jobs: int = 5
-    #: seconds allowed between CreateDeployment and StartDeployment (8 hours)
-    start_deadline: float = 8 * 3600.0
-    #: lifetime (X-Amz-Expires) of upload URLs returned by CreateDeployment, in seconds
-    upload_url_expiry: int = 3600
-    #: seconds added to the emulator's clock (lets another process jump past expiries and deadlines)
-    clock_offset: float = 0.0
+    latency: float = _knob(0.0, "seconds slept before answering every API call and every upload")
+    upload_bandwidth: int = _knob(
+        0, "cap on upload bytes per second, shared by all uploads in flight (0 = none)"
+    )
+    fail_next_uploads: int = _knob(
+        0, "the next N uploads are read in full, then answered HTTP 500 InternalError"
+    )
+    drop_next_uploads: int = _knob(
+        0, "the next N uploads: part of the body is read, then the connection is closed without an answer"
+    )
+    stall_next_uploads: int = _knob(
+        0, "the next N uploads: accepted, then nothing read or answered for stall_seconds, then closed"
+    )
+    stall_next_api_calls: int = _knob(
+        0, "the next N API calls: accepted, then no answer for stall_seconds, then closed"
+    )
+    stall_seconds: float = _knob(30.0, "how long a stalled upload or API call hangs before it is closed")
+    throttle_next_api_calls: int = _knob(0, "the next N API calls answer HTTP 429 with throttle_code")
+    throttle_code: str = _knob(
+        "TooManyRequestsException",
+        f"the error code of throttled calls: {' or '.join(THROTTLE_CODES)}",
+        THROTTLE_CODES,
+    )
+    fail_next_jobs: int = _knob(
+        0, "the next N jobs started FAIL (whatever their upload), with fail_reason as step statusReason"
+    )
+    fail_reason: str = _knob(
+        "Injected failure: the emulator was told to fail this job (knob fail_next_jobs).",
+        "the step statusReason of the jobs failed by fail_next_jobs",
+    )
+    job_duration: float = _knob(
+        0.2, "seconds from StartDeployment to the job's end (the first quarter PENDING, then RUNNING)"
+    )
+    max_concurrent_jobs: int = _knob(
+        5, "started, unfinished jobs allowed at once over all apps (the account quota; LimitExceeded beyond)"
+    )
+    start_deadline: float = _knob(8 * 3600.0, "seconds allowed between CreateDeployment and StartDeployment")
+    upload_url_expiry: int = _knob(3600, "lifetime (X-Amz-Expires) of the upload URLs, in seconds")
+    clock_offset: float = _knob(
+        0.0, "seconds added to the emulator's clock (lets another process jump past expiries and deadlines)"
+    )
+
+    @staticmethod
+    def help_of(name: str) -> str:
+        """The help text of the knob ``name``."""
+        return str(_FIELDS[name].metadata["help"])
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
     def update(self, values: dict[str, Any]) -> None:
         """Set several knobs at once, coercing strings (from a CLI or JSON) to each knob's type."""
-        names = {f.name: f for f in dataclasses.fields(self)}
         coerced: dict[str, Any] = {}
         for name, value in values.items():
-            if name not in names:
-                raise ValueError(f"unknown knob {name!r}; known knobs: {', '.join(sorted(names))}")
-            kind = type(getattr(Knobs(), name))
+            if name not in _FIELDS:
+                raise ValueError(f"unknown knob {name!r}; known knobs: {', '.join(sorted(_FIELDS))}")
+            kind = type(getattr(_DEFAULTS, name))
             try:
                 new = kind(value)
             except (TypeError, ValueError) as exc:
                 raise ValueError(f"knob {name!r} wants a {kind.__name__}, got {value!r}") from exc
             if isinstance(new, int | float) and new < 0:
                 raise ValueError(f"knob {name!r} must not be negative, got {value!r}")
-            if name == "throttle_code" and new not in THROTTLE_CODES:
-                raise ValueError(f"knob 'throttle_code' must be one of {THROTTLE_CODES}, got {value!r}")
+            choices = _FIELDS[name].metadata["choices"]
+            if choices and new not in choices:
+                raise ValueError(f"knob {name!r} must be one of {choices}, got {value!r}")
             coerced[name] = new
         for name, value in coerced.items():
             setattr(self, name, value)
+
+
+_FIELDS = {f.name: f for f in dataclasses.fields(Knobs)}
+_DEFAULTS = Knobs()
 
 
 @dataclass

@@ -1,8 +1,9 @@
-"""Amplify's REST-JSON protocol: routing, request parsing and response serialising.
+"""Amplify's REST-JSON protocol: one function per operation, which parses the request into the typed
+arguments of :class:`~.models.AmplifyBackend` and serialises what it returns.
 
-Routes and error codes follow botocore's service model (``botocore/data/amplify/*/service-2.json``);
-tests check them against it. Path parameters are split on the raw path before unquoting, so branch
-names holding '/' (sent by botocore as %2F) work.
+urls.py routes each request to its function; :func:`dispatch` parses the JSON body and turns an
+:class:`~.exceptions.AmplifyError` into its error answer (status from the model, ``x-amzn-ErrorType``,
+``{"message": ...}``), as the operation declares it.
 """
 
 from __future__ import annotations
@@ -10,151 +11,32 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, quote, unquote
+from urllib.parse import parse_qs, quote
 
-from .exceptions import AmplifyError, BadRequestException, NotFoundException
-from .models import ACCOUNT_ID, STEP_NAME, AmplifyBackend, App, Branch, Job
+from .exceptions import MODELED_ERRORS, AmplifyError, BadRequestException, NotFoundException
+from .httpd import Response
+from .jobs import STEP_NAME, JobView
+from .models import DEFAULT_REGION, AmplifyBackend, check_branch_name
+from .state import PLATFORMS, STAGES, App, Branch, Settings
 
-#: operation -> (HTTP method, request URI template), exactly as in botocore's model
-ROUTES: dict[str, tuple[str, str]] = {
-    "CreateApp": ("POST", "/apps"),
-    "GetApp": ("GET", "/apps/{appId}"),
-    "UpdateApp": ("POST", "/apps/{appId}"),
-    "DeleteApp": ("DELETE", "/apps/{appId}"),
-    "CreateBranch": ("POST", "/apps/{appId}/branches"),
-    "GetBranch": ("GET", "/apps/{appId}/branches/{branchName}"),
-    "UpdateBranch": ("POST", "/apps/{appId}/branches/{branchName}"),
-    "DeleteBranch": ("DELETE", "/apps/{appId}/branches/{branchName}"),
-    "CreateDeployment": ("POST", "/apps/{appId}/branches/{branchName}/deployments"),
-    "StartDeployment": ("POST", "/apps/{appId}/branches/{branchName}/deployments/start"),
-    "GetJob": ("GET", "/apps/{appId}/branches/{branchName}/jobs/{jobId}"),
-    "ListJobs": ("GET", "/apps/{appId}/branches/{branchName}/jobs"),
-    "StopJob": ("DELETE", "/apps/{appId}/branches/{branchName}/jobs/{jobId}/stop"),
-}
-
-#: the errors each operation declares in the model; an error outside its list is answered as the
-#: closest declared one (NotFound -> BadRequest), except injected throttling
-MODELED_ERRORS: dict[str, tuple[str, ...]] = {
-    "CreateApp": (
-        "BadRequestException",
-        "UnauthorizedException",
-        "InternalFailureException",
-        "LimitExceededException",
-        "DependentServiceFailureException",
-    ),
-    "GetApp": (
-        "BadRequestException",
-        "NotFoundException",
-        "UnauthorizedException",
-        "InternalFailureException",
-    ),
-    "UpdateApp": (
-        "BadRequestException",
-        "NotFoundException",
-        "UnauthorizedException",
-        "InternalFailureException",
-    ),
-    "DeleteApp": (
-        "BadRequestException",
-        "NotFoundException",
-        "UnauthorizedException",
-        "InternalFailureException",
-        "DependentServiceFailureException",
-    ),
-    "CreateBranch": (
-        "BadRequestException",
-        "UnauthorizedException",
-        "NotFoundException",
-        "InternalFailureException",
-        "LimitExceededException",
-        "DependentServiceFailureException",
-    ),
-    "GetBranch": (
-        "BadRequestException",
-        "UnauthorizedException",
-        "NotFoundException",
-        "InternalFailureException",
-    ),
-    "UpdateBranch": (
-        "BadRequestException",
-        "UnauthorizedException",
-        "NotFoundException",
-        "InternalFailureException",
-        "DependentServiceFailureException",
-    ),
-    "DeleteBranch": (
-        "BadRequestException",
-        "UnauthorizedException",
-        "NotFoundException",
-        "InternalFailureException",
-        "DependentServiceFailureException",
-    ),
-    "CreateDeployment": (
-        "BadRequestException",
-        "UnauthorizedException",
-        "InternalFailureException",
-        "LimitExceededException",
-    ),
-    "StartDeployment": (
-        "BadRequestException",
-        "UnauthorizedException",
-        "InternalFailureException",
-        "NotFoundException",
-        "LimitExceededException",
-    ),
-    "GetJob": (
-        "BadRequestException",
-        "UnauthorizedException",
-        "InternalFailureException",
-        "NotFoundException",
-        "LimitExceededException",
-    ),
-    "ListJobs": (
-        "BadRequestException",
-        "UnauthorizedException",
-        "InternalFailureException",
-        "LimitExceededException",
-    ),
-    "StopJob": (
-        "BadRequestException",
-        "UnauthorizedException",
-        "InternalFailureException",
-        "NotFoundException",
-        "LimitExceededException",
-    ),
-}
+MD5_RE = re.compile(r"^[0-9a-fA-F]{32}$")
 
 
-def _compile(template: str) -> re.Pattern[str]:
-    pattern = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template)
-    return re.compile(f"^{pattern}$")
+@dataclass(frozen=True)
+class Request:
+    """An API request: the (unquoted) path parameters, the query string, the headers (lower-case
+    names) and the JSON body."""
 
-
-_COMPILED = [(op, method, _compile(uri)) for op, (method, uri) in ROUTES.items()]
-
-
-@dataclass
-class Response:
-    status: int
-    body: bytes
+    params: dict[str, str]
+    query: str
     headers: dict[str, str]
+    body: dict[str, Any]
 
 
-def match(method: str, path: str) -> tuple[str, dict[str, str]] | None:
-    """The operation and its (unquoted) path parameters for a request, or None."""
-    for op, op_method, regex in _COMPILED:
-        m = regex.match(path)
-        if m and method == op_method:
-            return op, {k: unquote(v) for k, v in m.groupdict().items()}
-    return None
-
-
-def region_of(headers: dict[str, str]) -> str:
-    """The region from the SigV4 Authorization header's credential scope (us-east-1 when absent)."""
-    m = re.search(r"Credential=[^/]+/\d{8}/([^/]+)/", headers.get("authorization", ""))
-    return m.group(1) if m else "us-east-1"
+ResponseFunction = Callable[[AmplifyBackend, Request], Response]
 
 
 def json_response(status: int, data: Any) -> Response:
@@ -176,6 +58,176 @@ def as_modeled(operation: str, err: AmplifyError) -> AmplifyError:
     if isinstance(err, NotFoundException) and err.code not in MODELED_ERRORS[operation]:
         return BadRequestException(err.message)
     return err
+
+
+def dispatch(
+    backend: AmplifyBackend,
+    operation: str,
+    function: ResponseFunction,
+    params: dict[str, str],
+    query: str,
+    headers: dict[str, str],
+    raw_body: bytes,
+) -> Response:
+    """Run one API operation; every AmplifyError becomes its REST-JSON error answer."""
+    try:
+        return function(backend, Request(params, query, headers, parse_body(raw_body)))
+    except AmplifyError as err:
+        return error_response(as_modeled(operation, err))
+
+
+def parse_body(raw: bytes) -> dict[str, Any]:
+    if not raw:
+        return {}
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        raise BadRequestException("The request body is not valid JSON.") from exc
+    if not isinstance(data, dict):
+        raise BadRequestException("The request body must be a JSON object.")
+    return data
+
+
+def region_of(headers: dict[str, str]) -> str:
+    """The region from the SigV4 Authorization header's credential scope (us-east-1 when absent)."""
+    m = re.search(r"Credential=[^/]+/\d{8}/([^/]+)/", headers.get("authorization", ""))
+    return m.group(1) if m else DEFAULT_REGION
+
+
+# ---------------------------------------------------------------------- parsing
+#: request member -> (attribute, kind) of what CreateApp/UpdateApp set on an app. A member that is
+#: absent leaves the attribute as it is; "" / {} / [] clear it (an assumption, see docs/emulator.md).
+APP_FIELDS: dict[str, tuple[str, str]] = {
+    "name": ("name", "name"),
+    "description": ("description", "str"),
+    "platform": ("platform", "platform"),
+    "environmentVariables": ("environment_variables", "map"),
+    "enableBranchAutoBuild": ("enable_branch_auto_build", "bool"),
+    "enableBranchAutoDeletion": ("enable_branch_auto_deletion", "bool"),
+    "enableBasicAuth": ("enable_basic_auth", "bool"),
+    "basicAuthCredentials": ("basic_auth_credentials", "str"),
+    "customRules": ("custom_rules", "rules"),
+    "customHeaders": ("custom_headers", "str"),
+    "buildSpec": ("build_spec", "str"),
+    "iamServiceRoleArn": ("iam_service_role_arn", "str"),
+    "computeRoleArn": ("compute_role_arn", "str"),
+    "jobConfig": ("job_config", "struct"),
+    "cacheConfig": ("cache_config", "struct"),
+}
+#: the Git-only members of UpdateApp: refused, the emulator's apps take manual deployments only
+APP_GIT_MEMBERS = (
+    "repository",
+    "oauthToken",
+    "accessToken",
+    "enableAutoBranchCreation",
+    "autoBranchCreationPatterns",
+    "autoBranchCreationConfig",
+)
+#: request member -> (attribute, kind) of what CreateBranch/UpdateBranch set on a branch
+BRANCH_FIELDS: dict[str, tuple[str, str]] = {
+    "description": ("description", "str"),
+    "framework": ("framework", "str"),
+    "stage": ("stage", "stage"),
+    "displayName": ("display_name", "str"),
+    "enableNotification": ("enable_notification", "bool"),
+    "enableAutoBuild": ("enable_auto_build", "bool"),
+    "enableSkewProtection": ("enable_skew_protection", "bool"),
+    "environmentVariables": ("environment_variables", "map"),
+    "basicAuthCredentials": ("basic_auth_credentials", "str"),
+    "enableBasicAuth": ("enable_basic_auth", "bool"),
+    "enablePerformanceMode": ("enable_performance_mode", "bool"),
+    "buildSpec": ("build_spec", "str"),
+    "ttl": ("ttl", "str"),
+    "enablePullRequestPreview": ("enable_pull_request_preview", "bool"),
+    "pullRequestEnvironmentName": ("pull_request_environment_name", "str"),
+    "backendEnvironmentArn": ("backend_environment_arn", "str"),
+    "computeRoleArn": ("compute_role_arn", "str"),
+}
+
+
+def _rules(member: str, value: Any) -> list[dict[str, str]]:
+    if not isinstance(value, list):
+        raise BadRequestException(f"{member} must be a list of rules.")
+    rules = []
+    for i, rule in enumerate(value):
+        if (
+            not isinstance(rule, dict)
+            or not isinstance(rule.get("source"), str)
+            or not isinstance(rule.get("target"), str)
+            or not all(isinstance(v, str) for v in rule.values())
+        ):
+            raise BadRequestException(f"{member}[{i}]: a rule needs string source and target.")
+        rules.append(
+            {k: rule[k] for k in ("source", "target", "status", "condition") if rule.get(k) is not None}
+        )
+    return rules
+
+
+def _string_map(member: str, value: Any) -> dict[str, str]:
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise BadRequestException(f"{member} must be a map of string to string.")
+    return dict(value)
+
+
+def _checked(member: str, kind: str, value: Any) -> Any:
+    """``value`` of a request member, validated and copied (BadRequestException when malformed)."""
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise BadRequestException(f"{member} must be a boolean.")
+        return value
+    if kind == "map":
+        return _string_map(member, value)
+    if kind == "struct":
+        if not isinstance(value, dict):
+            raise BadRequestException(f"{member} must be an object.")
+        return dict(value) or None
+    if kind == "rules":
+        return _rules(member, value)
+    if not isinstance(value, str):
+        raise BadRequestException(f"{member} must be a string.")
+    if kind == "name" and not 1 <= len(value) <= 255:
+        raise BadRequestException("name: 1..255 characters.")
+    if kind == "platform" and value not in PLATFORMS:
+        raise BadRequestException(f"platform must be one of {', '.join(PLATFORMS)}.")
+    if kind == "stage" and value not in STAGES:
+        raise BadRequestException(f"stage must be one of {', '.join(STAGES)}.")
+    return value
+
+
+def _settings(body: dict[str, Any], table: dict[str, tuple[str, str]]) -> Settings:
+    """The attributes a request sets: {attribute: checked value} for the members it holds."""
+    return {
+        attr: _checked(member, kind, body[member])
+        for member, (attr, kind) in table.items()
+        if body.get(member) is not None
+    }
+
+
+def _file_map(value: Any) -> dict[str, str] | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise BadRequestException("fileMap must be a map of file name to md5 hex digest.")
+    for name, md5 in value.items():
+        if not isinstance(name, str) or not 1 <= len(name) <= 255:
+            raise BadRequestException(f"fileMap key {str(name)[:80]!r}: a file name is 1..255 chars.")
+        if not isinstance(md5, str) or not MD5_RE.match(md5):
+            raise BadRequestException(
+                f"fileMap value of {name!r}: an md5 hex digest of 32 hex characters is expected."
+            )
+    return value
+
+
+def _max_results(query: dict[str, list[str]]) -> int | None:
+    values = query.get("maxResults")
+    if not values:
+        return None
+    try:
+        return int(values[0])
+    except ValueError as exc:
+        raise BadRequestException("maxResults must be an integer.") from exc
 
 
 # ---------------------------------------------------------------------- serialisers
@@ -249,15 +301,16 @@ def branch_json(app: App, branch: Branch) -> dict[str, Any]:
     return data
 
 
-def job_summary_json(app: App, branch: Branch, job: Job, now: float) -> dict[str, Any]:
+def job_summary_json(view: JobView) -> dict[str, Any]:
+    job = view.job
     data: dict[str, Any] = {
-        "jobArn": f"{app.arn}/branches/{quote(branch.branch_name, safe='')}/jobs/{job.job_id:010d}",
+        "jobArn": f"{view.app_arn}/branches/{quote(view.branch_name, safe='')}/jobs/{job.job_id:010d}",
         "jobId": str(job.job_id),
         "commitId": "HEAD",
         "commitMessage": "Manual deployment",
         "commitTime": job.create_time,
         "startTime": job.start_time if job.start_time is not None else job.create_time,
-        "status": job.status(now),
+        "status": view.status,
         "jobType": "MANUAL",
     }
     if job.end_time is not None:
@@ -268,150 +321,130 @@ def job_summary_json(app: App, branch: Branch, job: Job, now: float) -> dict[str
     return data
 
 
-def job_json(backend: AmplifyBackend, app: App, branch: Branch, job: Job, now: float) -> dict[str, Any]:
+def job_json(view: JobView) -> dict[str, Any]:
+    job, status = view.job, view.status
     steps = []
-    status = job.status(now)
     if job.start_time is not None and status != "PENDING" or job.final_status:
         start = job.start_time if job.start_time is not None else job.create_time
         step: dict[str, Any] = {
             "stepName": STEP_NAME,
             "startTime": start,
             "status": status,
-            "endTime": job.end_time if job.end_time is not None else now,
-            "logUrl": f"{backend.public_url}/_sandbox/logs/{app.app_id}/{branch.key}/{job.job_id}",
+            "endTime": job.end_time if job.end_time is not None else view.now,
+            "logUrl": view.log_url,
         }
         if job.status_reason:
             step["statusReason"] = job.status_reason
         steps.append(step)
-    return {"summary": job_summary_json(app, branch, job, now), "steps": steps}
+    return {"summary": job_summary_json(view), "steps": steps}
 
 
-# ---------------------------------------------------------------------- dispatch
-def _body(raw: bytes) -> dict[str, Any]:
-    if not raw:
-        return {}
-    try:
-        data = json.loads(raw)
-    except ValueError as exc:
-        raise BadRequestException("The request body is not valid JSON.") from exc
-    if not isinstance(data, dict):
-        raise BadRequestException("The request body must be a JSON object.")
-    return data
+# ---------------------------------------------------------------------- operations
+def create_app(backend: AmplifyBackend, req: Request) -> Response:
+    body = req.body
+    name = body.get("name")
+    if not isinstance(name, str) or not 1 <= len(name) <= 255:
+        raise BadRequestException("name is required: 1..255 characters.")
+    settings = _settings(body, APP_FIELDS)
+    repository = body.get("repository") or ""
+    if not isinstance(repository, str):
+        raise BadRequestException("repository must be a string.")
+    tags = _string_map("tags", body.get("tags") or {})
+    app = backend.create_app(name, settings, region=region_of(req.headers), repository=repository, tags=tags)
+    return json_response(200, {"app": app_json(app)})
 
 
-def _max_results(query: dict[str, list[str]]) -> int | None:
-    values = query.get("maxResults")
-    if not values:
-        return None
-    try:
-        return int(values[0])
-    except ValueError as exc:
-        raise BadRequestException("maxResults must be an integer.") from exc
+def get_app(backend: AmplifyBackend, req: Request) -> Response:
+    return json_response(200, {"app": app_json(backend.get_app(req.params["appId"]))})
 
 
-def _app_of(backend: AmplifyBackend, app_id: str) -> App:
-    """The app the operation just worked on; NotFound if a concurrent DeleteApp removed it meanwhile."""
-    with backend.lock:
-        app = backend.apps.get(app_id)
-    if app is None:
-        raise NotFoundException(f"App {app_id} was deleted meanwhile.")
-    return app
-
-
-def _branch_of(app: App, branch_name: str) -> Branch:
-    """The branch the operation just worked on; NotFound if a concurrent delete removed it meanwhile."""
-    branch = app.branches.get(branch_name)
-    if branch is None:
-        raise NotFoundException(f"Branch {branch_name} of app {app.app_id} was deleted meanwhile.")
-    return branch
-
-
-def handle(
-    backend: AmplifyBackend,
-    operation: str,
-    params: dict[str, str],
-    query_string: str,
-    headers: dict[str, str],
-    raw_body: bytes,
-) -> Response:
-    """Run one API operation; every AmplifyError becomes its REST-JSON error answer."""
-    try:
-        return _handle(backend, operation, params, query_string, headers, raw_body)
-    except AmplifyError as err:
-        return error_response(as_modeled(operation, err))
-
-
-def _handle(
-    backend: AmplifyBackend,
-    op: str,
-    p: dict[str, str],
-    query_string: str,
-    headers: dict[str, str],
-    raw_body: bytes,
-) -> Response:
-    body = _body(raw_body)
-    if op == "CreateApp":
-        return json_response(200, {"app": app_json(backend.create_app(body, region_of(headers)))})
-    if op == "GetApp":
-        return json_response(200, {"app": app_json(backend.get_app(p["appId"]))})
-    if op == "UpdateApp":
-        return json_response(200, {"app": app_json(backend.update_app(p["appId"], body))})
-    if op == "DeleteApp":
-        return json_response(200, {"app": app_json(backend.delete_app(p["appId"]))})
-    if op == "CreateBranch":
-        branch = backend.create_branch(p["appId"], body)
-        return json_response(200, {"branch": branch_json(_app_of(backend, p["appId"]), branch)})
-    if op == "GetBranch":
-        branch = backend.get_branch(p["appId"], p["branchName"])
-        return json_response(200, {"branch": branch_json(_app_of(backend, p["appId"]), branch)})
-    if op == "UpdateBranch":
-        branch = backend.update_branch(p["appId"], p["branchName"], body)
-        return json_response(200, {"branch": branch_json(_app_of(backend, p["appId"]), branch)})
-    if op == "DeleteBranch":
-        app, branch = backend.delete_branch(p["appId"], p["branchName"])
-        return json_response(200, {"branch": branch_json(app, branch)})
-    if op == "CreateDeployment":
-        file_map = body.get("fileMap")
-        job, zip_url, file_urls = backend.create_deployment(p["appId"], p["branchName"], file_map)
-        return json_response(
-            200, {"jobId": str(job.job_id), "fileUploadUrls": file_urls, "zipUploadUrl": zip_url}
-        )
-    app_id, branch_name = p["appId"], p["branchName"]
-    if op == "StartDeployment":
-        for name in ("jobId", "sourceUrl", "sourceUrlType"):
-            if body.get(name) is not None and not isinstance(body[name], str):
-                raise BadRequestException(f"{name} must be a string.")
-        job = backend.start_deployment(
-            app_id, branch_name, body.get("jobId"), body.get("sourceUrl"), body.get("sourceUrlType")
-        )
-        with backend.lock:
-            app = _app_of(backend, app_id)
-            data = job_summary_json(app, _branch_of(app, branch_name), job, backend.now())
-        return json_response(200, {"jobSummary": data})
-    if op == "GetJob":
-        job, now = backend.get_job(app_id, branch_name, p["jobId"])
-        with backend.lock:
-            app = _app_of(backend, app_id)
-            return json_response(200, {"job": job_json(backend, app, _branch_of(app, branch_name), job, now)})
-    if op == "ListJobs":
-        query = parse_qs(query_string)
-        token = query.get("nextToken", [None])[0]
-        jobs, next_token, now = backend.list_jobs(app_id, branch_name, _max_results(query), token)
-        with backend.lock:
-            app = _app_of(backend, app_id)
-            branch = _branch_of(app, branch_name)
-            data: dict[str, Any] = {"jobSummaries": [job_summary_json(app, branch, j, now) for j in jobs]}
-        if next_token:
-            data["nextToken"] = next_token
-        return json_response(200, data)
-    if op == "StopJob":
-        job, now = backend.stop_job(app_id, branch_name, p["jobId"])
-        with backend.lock:
-            app = _app_of(backend, app_id)
-            return json_response(
-                200, {"jobSummary": job_summary_json(app, _branch_of(app, branch_name), job, now)}
+def update_app(backend: AmplifyBackend, req: Request) -> Response:
+    for member in APP_GIT_MEMBERS:
+        if req.body.get(member) is not None:
+            raise BadRequestException(
+                f"{member} cannot be set by UpdateApp in the Amplify emulator: its apps take manual "
+                "deployments only, without a Git repository (emulator rule)."
             )
-    raise BadRequestException(f"Unsupported operation {op}.")  # pragma: no cover
+    app = backend.update_app(req.params["appId"], _settings(req.body, APP_FIELDS))
+    return json_response(200, {"app": app_json(app)})
 
 
-__all__ = ["ACCOUNT_ID", "ROUTES", "MODELED_ERRORS", "Response", "handle", "match"]
+def delete_app(backend: AmplifyBackend, req: Request) -> Response:
+    return json_response(200, {"app": app_json(backend.delete_app(req.params["appId"]))})
+
+
+def _branch_response(app_branch: tuple[App, Branch]) -> Response:
+    return json_response(200, {"branch": branch_json(*app_branch)})
+
+
+def create_branch(backend: AmplifyBackend, req: Request) -> Response:
+    name = req.body.get("branchName")
+    if not isinstance(name, str):
+        raise BadRequestException("branchName is required.")
+    check_branch_name(name)
+    settings = _settings(req.body, BRANCH_FIELDS)
+    tags = _string_map("tags", req.body.get("tags") or {})
+    return _branch_response(backend.create_branch(req.params["appId"], name, settings, tags))
+
+
+def get_branch(backend: AmplifyBackend, req: Request) -> Response:
+    return _branch_response(backend.get_branch(req.params["appId"], req.params["branchName"]))
+
+
+def update_branch(backend: AmplifyBackend, req: Request) -> Response:
+    settings = _settings(req.body, BRANCH_FIELDS)
+    return _branch_response(backend.update_branch(req.params["appId"], req.params["branchName"], settings))
+
+
+def delete_branch(backend: AmplifyBackend, req: Request) -> Response:
+    return _branch_response(backend.delete_branch(req.params["appId"], req.params["branchName"]))
+
+
+def create_deployment(backend: AmplifyBackend, req: Request) -> Response:
+    file_map = _file_map(req.body.get("fileMap"))
+    dep = backend.create_deployment(req.params["appId"], req.params["branchName"], file_map)
+    return json_response(
+        200,
+        {
+            "jobId": str(dep.job_id),
+            "fileUploadUrls": dep.file_upload_urls,
+            "zipUploadUrl": dep.zip_upload_url,
+        },
+    )
+
+
+def start_deployment(backend: AmplifyBackend, req: Request) -> Response:
+    body = req.body
+    for name in ("jobId", "sourceUrl", "sourceUrlType"):
+        if body.get(name) is not None and not isinstance(body[name], str):
+            raise BadRequestException(f"{name} must be a string.")
+    view = backend.start_deployment(
+        req.params["appId"],
+        req.params["branchName"],
+        body.get("jobId"),
+        body.get("sourceUrl"),
+        body.get("sourceUrlType"),
+    )
+    return json_response(200, {"jobSummary": job_summary_json(view)})
+
+
+def get_job(backend: AmplifyBackend, req: Request) -> Response:
+    view = backend.get_job(req.params["appId"], req.params["branchName"], req.params["jobId"])
+    return json_response(200, {"job": job_json(view)})
+
+
+def list_jobs(backend: AmplifyBackend, req: Request) -> Response:
+    query = parse_qs(req.query)
+    token = query.get("nextToken", [None])[0]
+    views, next_token = backend.list_jobs(
+        req.params["appId"], req.params["branchName"], _max_results(query), token
+    )
+    data: dict[str, Any] = {"jobSummaries": [job_summary_json(v) for v in views]}
+    if next_token:
+        data["nextToken"] = next_token
+    return json_response(200, data)
+
+
+def stop_job(backend: AmplifyBackend, req: Request) -> Response:
+    view = backend.stop_job(req.params["appId"], req.params["branchName"], req.params["jobId"])
+    return json_response(200, {"jobSummary": job_summary_json(view)})

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from ..s3server import S3Server
-from .models import Clock
+from .clock import Clock
 from .server import AmplifyEmulator
 
 REGION = "us-east-1"

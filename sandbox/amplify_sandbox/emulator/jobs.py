@@ -1,0 +1,215 @@
+"""A deployment job's life: PENDING after CreateDeployment (PROVISIONING while a sourceUrl downloads),
+then, from StartDeployment, PENDING for the first quarter of its duration, RUNNING, and SUCCEED or
+FAILED at its end; CANCELLED by StopJob. The rules here work on one job; the backend applies them
+under its lock and owns what they imply for the branch (live content, trash, quotas).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .exceptions import BadRequestException, LimitExceededException
+from .signing import amz_date
+
+STEP_NAME = "DEPLOY"
+UNFINISHED = ("CREATED", "PENDING", "PROVISIONING", "RUNNING", "CANCELLING")
+FINISHED = ("SUCCEED", "FAILED", "CANCELLED")
+
+
+@dataclass
+class Job:
+    job_id: int
+    #: "ZIP" (zipUploadUrl), "FILES" (fileMap) or "SOURCE_URL" (StartDeployment with sourceUrl)
+    mode: str
+    create_time: float
+    #: the signing secret of this job's upload URLs
+    secret: str
+    url_date: str
+    url_expires: int
+    file_map: dict[str, str] | None = None
+    #: fileMap names in upload-slot order: the file of slot i is stored as files/<i>
+    names: list[str] = field(default_factory=list)
+    start_time: float | None = None
+    end_time: float | None = None
+    duration: float = 0.0
+    #: set once final: SUCCEED, FAILED or CANCELLED
+    final_status: str | None = None
+    #: decided at start: the reason the job will fail (missing upload, knob, ...), or None
+    failure: str | None = None
+    status_reason: str | None = None
+    #: a sourceUrl job is PROVISIONING while the emulator downloads the zip
+    provisioning: bool = False
+    source_url: str | None = None
+    source_url_type: str | None = None
+
+    def status(self, now: float) -> str:
+        if self.final_status:
+            return self.final_status
+        if self.provisioning:
+            return "PROVISIONING"
+        if self.start_time is None or now < self.start_time + self.duration * 0.25:
+            return "PENDING"
+        return "RUNNING"
+
+    @property
+    def started(self) -> bool:
+        return self.start_time is not None or self.provisioning
+
+    @property
+    def due(self) -> float | None:
+        """When a started job ends (None while it is not running toward an end)."""
+        if self.final_status or self.start_time is None or self.provisioning:
+            return None
+        return self.start_time + self.duration
+
+
+@dataclass(frozen=True)
+class JobView:
+    """A job as an answer shows it, taken under the lock: a copy of the job, its status at ``now``."""
+
+    app_id: str
+    app_arn: str
+    branch_name: str
+    job: Job
+    status: str
+    now: float
+    log_url: str
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """CreateDeployment's answer: the zipUploadUrl ("" in fileMap mode) or one URL per fileMap key."""
+
+    job_id: int
+    zip_upload_url: str
+    file_upload_urls: dict[str, str]
+
+
+def new_job(job_id: int, mode: str, now: float, url_expires: int) -> Job:
+    """A job just created, with a fresh signing secret for its upload URLs."""
+    return Job(
+        job_id=job_id,
+        mode=mode,
+        create_time=now,
+        secret=secrets.token_hex(32),
+        url_date=amz_date(now),
+        url_expires=url_expires,
+    )
+
+
+def check_no_unfinished(last: Job | None, now: float) -> None:
+    """A new deployment is refused while the branch's last job is unfinished (the real message)."""
+    if last is not None and last.status(now) in UNFINISHED:
+        raise BadRequestException(
+            f"The last job(deployment) {last.job_id} was not finished, please wait until it finish or "
+            "use StopJob operation to cancel it before creating a new deployment."
+        )
+
+
+def check_concurrency(every_job: Iterable[Job], now: float, limit: int) -> None:
+    """The account's quota of started, unfinished jobs (created, unstarted ones do not count: assumption)."""
+    running = sum(1 for job in every_job if job.started and job.status(now) in UNFINISHED)
+    if running >= limit:
+        raise LimitExceededException(
+            f"Too many concurrent jobs: {running} jobs are running in this account, the limit is "
+            f"{limit}. Retry when one has finished."
+        )
+
+
+def parse_job_id(job_id: str) -> int:
+    if not re.fullmatch(r"[0-9]{1,20}", job_id or ""):
+        raise BadRequestException(f"Invalid jobId {job_id!r}: a job id is a decimal number.")
+    return int(job_id)
+
+
+def check_startable(job: Job, job_id: str, branch_name: str, now: float) -> None:
+    """Only a job from CreateDeployment that was never started can be started."""
+    if job.mode == "SOURCE_URL" or job.started or job.final_status:
+        raise BadRequestException(
+            f"Job {job_id} of branch {branch_name} was already started or stopped (status "
+            f"{job.status(now)}); only a job from CreateDeployment that was never started can be "
+            "started. Create a new deployment to deploy again."
+        )
+
+
+def fail_if_late(job: Job, now: float, deadline: float) -> str | None:
+    """A start more than ``deadline`` seconds after CreateDeployment FAILS the job: the reason, or None."""
+    if now - job.create_time <= deadline:
+        return None
+    job.final_status = "FAILED"
+    job.start_time = job.end_time = now
+    job.status_reason = (
+        f"StartDeployment came {now - job.create_time:.0f} s after CreateDeployment, "
+        f"more than the {deadline / 3600:g} hours allowed; create a new deployment."
+    )
+    return job.status_reason
+
+
+def start(job: Job, now: float, duration: float, injected_failure: str | None, job_dir: Path) -> None:
+    """Start the job; decide now whether it will fail (an injected failure, or an incomplete upload)."""
+    job.start_time = now
+    job.duration = duration
+    job.failure = injected_failure or missing_upload(job, job_dir)
+
+
+def missing_upload(job: Job, job_dir: Path) -> str | None:
+    """What the job lacks to deploy (assumption: it is started anyway, then FAILS), or None."""
+    if job.mode == "FILES":
+        missing = [n for i, n in enumerate(job.names) if not (job_dir / "files" / str(i)).exists()]
+        if missing:
+            return (
+                f"Missing uploads: {len(missing)} of the {len(job.names)} files of the fileMap were "
+                f"not uploaded before StartDeployment (first: {missing[0]!r})."
+            )
+        return None
+    if not (job_dir / "site.zip").exists():
+        what = "the sourceUrl" if job.mode == "SOURCE_URL" else "the zipUploadUrl"
+        return f"No zip was uploaded to {what} before StartDeployment; nothing to deploy."
+    return None
+
+
+def cancel(job: Job, job_id: str, branch_name: str, now: float) -> None:
+    """StopJob: an unfinished job is CANCELLED at once; a finished one cannot be stopped."""
+    status = job.status(now)
+    if status not in UNFINISHED:
+        raise BadRequestException(
+            f"Job {job_id} of branch {branch_name} is already {status}; only an unfinished job "
+            "can be stopped."
+        )
+    job.final_status = "CANCELLED"
+    job.status_reason = "The job was cancelled by StopJob; the previous deployment stays live."
+    job.end_time = now
+    if job.start_time is None:
+        job.start_time = now
+
+
+def finish(job: Job) -> bool:
+    """End a started job at its due time: SUCCEED (True) or FAILED with its reason (False)."""
+    assert job.start_time is not None
+    job.end_time = job.start_time + job.duration
+    if job.failure:
+        job.final_status = "FAILED"
+        job.status_reason = job.failure + " The previous deployment stays live."
+        return False
+    job.final_status = "SUCCEED"
+    job.status_reason = "Deployment complete."
+    return True
+
+
+def encode_page_token(next_job_id: int) -> str:
+    """ListJobs' ``nextToken``: opaque, base64 of the id of the next job to list."""
+    return base64.urlsafe_b64encode(json.dumps({"next": next_job_id}).encode()).decode()
+
+
+def decode_page_token(token: str) -> int:
+    try:
+        return int(json.loads(base64.urlsafe_b64decode(token.encode()))["next"])
+    except (ValueError, KeyError, TypeError, binascii.Error) as exc:
+        raise BadRequestException("Invalid nextToken.") from exc
