@@ -7,6 +7,7 @@ AmplifyDeployment(self, "Site", app=app, branch=branch, sources=[Source.asset("s
 ```
 """
 
+from amplify_deployment.branch_ids import branch_construct_id
 from amplify_deployment.deployment import (
     AmplifyDeployment,
     UploadMode,
@@ -14,4 +15,10 @@ from amplify_deployment.deployment import (
 )
 from amplify_deployment.static_site import AmplifyStaticSite
 
-__all__ = ["AmplifyDeployment", "AmplifyStaticSite", "UploadMode", "branch_url_for"]
+__all__ = [
+    "AmplifyDeployment",
+    "AmplifyStaticSite",
+    "UploadMode",
+    "branch_construct_id",
+    "branch_url_for",
+]

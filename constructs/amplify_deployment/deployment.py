@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import hashlib
+import json
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -11,6 +13,7 @@ from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_amplify as amplify
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -27,6 +30,12 @@ from amplify_deployment_handler.rules import (
     FILE_NAME_MAX,
     app_id_problem,
     branch_name_problem,
+)
+from amplify_deployment_handler.site_paths import (
+    SiteFilter,
+    key_prefix_problem,
+    normalize_key_prefix,
+    pattern_problem,
 )
 
 RESOURCE_TYPE = "Custom::AmplifyDeployment"
@@ -106,8 +115,15 @@ class AmplifyDeployment(Construct):
         memory_limit: int = DEFAULT_MEMORY_MIB,
         timeout: cdk.Duration = DEFAULT_TIMEOUT,
         ephemeral_storage_size: cdk.Size | None = None,
-        log_retention: logs.RetentionDays = DEFAULT_LOG_RETENTION,
+        log_retention: logs.RetentionDays | None = None,
         role: iam.IRole | None = None,
+        exclude: Sequence[str] | None = None,
+        include: Sequence[str] | None = None,
+        destination_key_prefix: str | None = None,
+        log_group: logs.ILogGroup | None = None,
+        vpc: ec2.IVpc | None = None,
+        vpc_subnets: ec2.SubnetSelection | None = None,
+        security_groups: Sequence[ec2.ISecurityGroup] | None = None,
     ) -> None:
         """
         :param app: the Amplify app: an ``aws_amplify.CfnApp`` (the deployment then depends on it)
@@ -124,9 +140,26 @@ class AmplifyDeployment(Construct):
             answers CloudFormation before it, stopping an unfinished Amplify job.
         :param ephemeral_storage_size: the handler's /tmp (512 MiB-10 GiB). Default 2 GiB; used only
             to merge several sources or substitute deploy-time values in ZIP mode.
-        :param log_retention: how long the handler's logs are kept. Default one month.
+        :param log_retention: how long the logs of the log group made for the handler are kept.
+            Default one month. Not with ``log_group`` (set the retention on that group instead).
         :param role: the handler's execution role. Default: a role made for it, with only the
             permissions it needs.
+        :param exclude: glob patterns of files of the merged site not to deploy, as in
+            ``BucketDeployment``: matched against the path from the site root, ``*`` also matching
+            ``/`` (``"*.map"`` matches ``js/app.js.map``). Default: none.
+        :param include: glob patterns of files to deploy even though an ``exclude`` matched them.
+            As with ``BucketDeployment`` (``aws s3 sync``), every exclude is evaluated first, then
+            every include, and the last pattern that matches a file decides. Default: none.
+        :param destination_key_prefix: a folder to deploy the site under, e.g. ``"docs/"``
+            (``index.html`` is then served at ``/docs/index.html``). Relative, without ``.`` or
+            ``..`` segments. Default: the site root.
+        :param log_group: the log group the handler logs to. Default: a group made for the handler,
+            kept ``log_retention`` long. Handlers with different log groups are different functions.
+        :param vpc: run the handler in this VPC. It must then reach S3 and Amplify: see the README.
+            Default: no VPC. Handlers with different VPC settings are different functions.
+        :param vpc_subnets: where in ``vpc`` to place the handler. Default: the VPC's private subnets.
+        :param security_groups: the handler's security groups. Default: one made for it, allowing
+            all outbound traffic.
         """
         super().__init__(scope, id)
         if not sources:
@@ -141,6 +174,16 @@ class AmplifyDeployment(Construct):
         _validate_range("timeout", timeout_seconds, 60, DEFAULT_FUNCTION_TIMEOUT_S, "seconds")
         ephemeral = ephemeral_storage_size or cdk.Size.mebibytes(DEFAULT_EPHEMERAL_MIB)
         _validate_range("ephemeral_storage_size", ephemeral.to_mebibytes(), 512, 10240, "MiB")
+        exclude_list = _validate_patterns("exclude", exclude)
+        include_list = _validate_patterns("include", include)
+        key_prefix = _validate_key_prefix(destination_key_prefix)
+        if log_group is not None and log_retention is not None:
+            raise ValueError(
+                "AmplifyDeployment: give either 'log_group' or 'log_retention', not both: "
+                "'log_retention' applies to the log group made for the handler; set the retention "
+                "on your own log group instead."
+            )
+        security_group_list = _validate_vpc(vpc, vpc_subnets, security_groups)
 
         stack = cdk.Stack.of(self)
         if isinstance(app, amplify.CfnApp):
@@ -165,13 +208,33 @@ class AmplifyDeployment(Construct):
             memory_limit=memory_limit,
             timeout=timeout,
             ephemeral_storage_size=ephemeral,
-            log_retention=log_retention,
+            log_retention=log_retention or DEFAULT_LOG_RETENTION,
             role=role,
+            log_group=log_group,
+            network=_Network.of(vpc, vpc_subnets, security_group_list),
         )
         self.handler_function: lambda_.IFunction = handler.function
 
-        sources_props, read_policy = self._bind_sources(sources, handler.role, upload_mode)
+        files_check = (
+            _FilesModeCheck(exclude_list, include_list, key_prefix)
+            if upload_mode is UploadMode.FILES
+            else None
+        )
+        sources_props, read_policy = self._bind_sources(sources, handler.role, files_check)
         amplify_policy = self._grant_amplify(handler.role, stack)
+        properties: dict[str, Any] = {
+            "AppId": self.app_id,
+            "BranchName": self.branch_name,
+            "UploadMode": upload_mode.value,
+            "Sources": sources_props,
+        }
+        # Only when set: a template without them is unchanged (no update of existing resources).
+        if exclude_list:
+            properties["Exclude"] = exclude_list
+        if include_list:
+            properties["Include"] = include_list
+        if key_prefix:
+            properties["DestinationKeyPrefix"] = key_prefix
 
         self.resource = cdk.CustomResource(
             self,
@@ -179,12 +242,7 @@ class AmplifyDeployment(Construct):
             service_token=handler.function.function_arn,
             resource_type=RESOURCE_TYPE,
             service_timeout=cdk.Duration.seconds(timeout_seconds + SERVICE_TIMEOUT_MARGIN_SECONDS),
-            properties={
-                "AppId": self.app_id,
-                "BranchName": self.branch_name,
-                "UploadMode": upload_mode.value,
-                "Sources": sources_props,
-            },
+            properties=properties,
         )
         # The function's permissions must exist before the first deployment runs.
         self.resource.node.add_dependency(read_policy, amplify_policy)
@@ -207,7 +265,7 @@ class AmplifyDeployment(Construct):
         """`https://<branch, '/' replaced by '-'>.<appId>.amplifyapp.com`."""
 
     def _bind_sources(
-        self, sources: Sequence[s3deploy.ISource], role: iam.IRole, upload_mode: UploadMode
+        self, sources: Sequence[s3deploy.ISource], role: iam.IRole, files_check: _FilesModeCheck | None
     ) -> tuple[list[dict[str, Any]], iam.Policy]:
         # Sources grant themselves read access to the whole bucket; bind them to an immutable role
         # (grants to it are dropped) and grant s3:GetObject on exactly their objects instead.
@@ -222,10 +280,10 @@ class AmplifyDeployment(Construct):
         for source in sources:
             known = set(self.node.children)
             config = source.bind(self, handler_role=no_grants)
-            if upload_mode is UploadMode.FILES:
+            if files_check is not None:
                 for child in self.node.children:
                     if child not in known and isinstance(child, s3_assets.Asset):
-                        _check_files_mode_paths(child)
+                        files_check.check(child)
             entry: dict[str, Any] = {
                 "BucketName": config.bucket.bucket_name,
                 "ObjectKey": config.zip_object_key,
@@ -279,26 +337,97 @@ class AmplifyDeployment(Construct):
         return policy
 
 
-def _check_files_mode_paths(asset: s3_assets.Asset) -> None:
-    """FILES mode: Amplify's fileMap keys are at most 255 characters; check what synth can see."""
-    path = Path(asset.asset_path)
-    stage = cdk.Stage.of(asset)
-    if not path.is_absolute() and stage is not None:
-        path = Path(stage.outdir) / path
-    if path.is_dir():
-        names = [p.relative_to(path).as_posix() for p in path.rglob("*") if p.is_file()]
-    elif zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as archive:
-            names = [n for n in archive.namelist() if not n.endswith("/")]
-    else:
-        return
-    too_long = sorted((n for n in names if len(n) > MAX_FILE_PATH), key=len)
-    if too_long:
-        raise ValueError(
-            f"AmplifyDeployment: {len(too_long)} file path(s) exceed {MAX_FILE_PATH} characters, "
-            f"which UploadMode.FILES cannot deploy (e.g. {too_long[0][:80]!r}...); shorten them or use "
-            "UploadMode.ZIP."
+def _validate_patterns(name: str, patterns: Sequence[str] | None) -> list[str]:
+    if patterns is None:
+        return []
+    if isinstance(patterns, str) or not isinstance(patterns, Sequence):
+        raise TypeError(
+            f"AmplifyDeployment: {name} must be a list of glob patterns, e.g. ['*.map'], got {patterns!r}."
         )
+    for pattern in patterns:
+        if isinstance(pattern, str) and cdk.Token.is_unresolved(pattern):
+            continue
+        problem = pattern_problem(pattern)
+        if problem:
+            raise ValueError(f"AmplifyDeployment: {name} pattern {pattern!r} {problem}.")
+    return list(patterns)
+
+
+def _validate_key_prefix(prefix: str | None) -> str:
+    if prefix is None or prefix == "":
+        return ""
+    if not isinstance(prefix, str):
+        raise TypeError(f"AmplifyDeployment: destination_key_prefix must be a string, got {prefix!r}.")
+    if cdk.Token.is_unresolved(prefix):
+        return prefix  # checked and normalised by the handler
+    problem = key_prefix_problem(prefix)
+    if problem:
+        raise ValueError(f"AmplifyDeployment: destination_key_prefix {prefix!r} {problem}.")
+    return normalize_key_prefix(prefix)
+
+
+def _validate_vpc(
+    vpc: ec2.IVpc | None,
+    vpc_subnets: ec2.SubnetSelection | None,
+    security_groups: Sequence[ec2.ISecurityGroup] | None,
+) -> list[ec2.ISecurityGroup] | None:
+    if vpc is None:
+        given = [
+            n
+            for n, v in (("vpc_subnets", vpc_subnets), ("security_groups", security_groups))
+            if v is not None
+        ]
+        if given:
+            raise ValueError(
+                f"AmplifyDeployment: {' and '.join(given)} given without 'vpc'; pass the VPC too."
+            )
+        return None
+    if security_groups is None:
+        return None
+    if not isinstance(security_groups, (list, tuple)):
+        raise TypeError("AmplifyDeployment: security_groups must be a list of ec2.ISecurityGroup.")
+    if not security_groups:
+        raise ValueError(
+            "AmplifyDeployment: security_groups is empty; leave it out to get a security group made "
+            "for the handler, or give at least one."
+        )
+    return list(security_groups)
+
+
+class _FilesModeCheck:
+    """FILES mode: Amplify's fileMap keys are at most 255 characters; check what synth can see (the
+    files of local assets, after the filters, under the prefix)."""
+
+    def __init__(self, exclude: Sequence[str], include: Sequence[str], key_prefix: str) -> None:
+        # Patterns known only at deploy time: which files remain is unknown, the handler checks.
+        self.skip = any(cdk.Token.is_unresolved(p) for p in [*exclude, *include])
+        self.site_filter = SiteFilter(exclude, include)
+        # A prefix known only at deploy time: the paths alone are a lower bound of the length.
+        self.prefix = "" if cdk.Token.is_unresolved(key_prefix) else key_prefix
+
+    def check(self, asset: s3_assets.Asset) -> None:
+        if self.skip:
+            return
+        path = Path(asset.asset_path)
+        stage = cdk.Stage.of(asset)
+        if not path.is_absolute() and stage is not None:
+            path = Path(stage.outdir) / path
+        if path.is_dir():
+            names = [p.relative_to(path).as_posix() for p in path.rglob("*") if p.is_file()]
+        elif zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                names = [n for n in archive.namelist() if not n.endswith("/")]
+        else:
+            return
+        names = [self.prefix + n for n in self.site_filter.select(names)]
+        too_long = sorted((n for n in names if len(n) > MAX_FILE_PATH), key=len)
+        if too_long:
+            under = f" under the prefix {self.prefix!r}" if self.prefix else ""
+            raise ValueError(
+                f"AmplifyDeployment: {len(too_long)} file path(s){under} exceed {MAX_FILE_PATH} "
+                f"characters, which UploadMode.FILES cannot deploy (e.g. {too_long[0][:80]!r}...); "
+                "shorten them, exclude them or use UploadMode.ZIP."
+            )
 
 
 def _nag_rendered(value: object) -> str:
@@ -317,6 +446,55 @@ def _nag_rendered(value: object) -> str:
     return str(value)
 
 
+_SUBNET_SELECTION_FIELDS = (
+    "availability_zones",
+    "one_per_az",
+    "subnet_filters",
+    "subnet_group_name",
+    "subnet_type",
+    "subnets",
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Network:
+    """The handler's VPC settings (None: not in a VPC)."""
+
+    vpc: ec2.IVpc
+    subnets: ec2.SubnetSelection | None
+    security_groups: list[ec2.ISecurityGroup] | None
+
+    @classmethod
+    def of(
+        cls,
+        vpc: ec2.IVpc | None,
+        subnets: ec2.SubnetSelection | None,
+        security_groups: list[ec2.ISecurityGroup] | None,
+    ) -> _Network | None:
+        return None if vpc is None else cls(vpc, subnets, security_groups)
+
+    def key(self) -> str:
+        """What makes two settings the same: the VPC, the subnets selected, the security groups."""
+        # select_subnets takes the SubnetSelection's fields as keyword arguments (jsii structs).
+        selection = {f: getattr(self.subnets, f, None) for f in _SUBNET_SELECTION_FIELDS}
+        kwargs: dict[str, Any] = {f: v for f, v in selection.items() if v is not None}
+        subnets = [s.node.path for s in self.vpc.select_subnets(**kwargs).subnets]
+        groups = [g.node.path for g in self.security_groups] if self.security_groups is not None else None
+        return json.dumps({"vpc": self.vpc.node.path, "subnets": subnets, "security_groups": groups})
+
+
+# Lambda creates the function's network interfaces in the VPC with the execution role's permissions
+# (the actions of the AWS managed policy AWSLambdaVPCAccessExecutionRole, written inline here).
+VPC_ACTIONS = [
+    "ec2:CreateNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSubnets",
+    "ec2:DeleteNetworkInterface",
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:UnassignPrivateIpAddresses",
+]
+
+
 class _Handler(Construct):
     """One handler function per stack and configuration."""
 
@@ -330,9 +508,11 @@ class _Handler(Construct):
         ephemeral_storage_size: cdk.Size,
         log_retention: logs.RetentionDays,
         role: iam.IRole | None,
+        log_group: logs.ILogGroup | None,
+        network: _Network | None,
     ) -> None:
         super().__init__(scope, id)
-        self.log_group = logs.LogGroup(
+        self.log_group: logs.ILogGroup = log_group or logs.LogGroup(
             self, "LogGroup", retention=log_retention, removal_policy=cdk.RemovalPolicy.DESTROY
         )
         self.policy: iam.Policy | None = None
@@ -355,6 +535,7 @@ class _Handler(Construct):
                 ],
             )
         self.role = role
+        vpc_policy = self._grant_network_interfaces(role) if network is not None else None
         self.function = lambda_.Function(
             self,
             "Function",
@@ -369,10 +550,33 @@ class _Handler(Construct):
             role=role,
             log_group=self.log_group,
             environment={"AMPLIFY_DEPLOYMENT_FUNCTION_TIMEOUT": str(int(timeout.to_seconds()))},
+            vpc=network.vpc if network else None,
+            vpc_subnets=network.subnets if network else None,
+            security_groups=network.security_groups if network else None,
         )
+        if vpc_policy is not None:
+            # Lambda checks the role may create network interfaces when the function is created.
+            self.function.node.add_dependency(vpc_policy)
         # CloudFormation invokes custom resources asynchronously; a retried invocation could
         # overwrite the content a rollback restored, so Lambda must not retry on its own.
         self.function.configure_async_invoke(retry_attempts=0)
+
+    def _grant_network_interfaces(self, role: iam.IRole) -> iam.Policy:
+        policy = iam.Policy(
+            self,
+            "VpcPolicy",
+            roles=[role],
+            statements=[iam.PolicyStatement(actions=VPC_ACTIONS, resources=["*"])],
+        )
+        cdk.Validations.of(policy).acknowledge(
+            cdk.Acknowledgment(
+                id="AwsSolutions::AwsSolutions-IAM5[Resource::*]",
+                reason="Lambda creates and deletes the function's network interfaces in the VPC; their ids "
+                "are not known in advance and ec2:DescribeNetworkInterfaces takes no resource "
+                "(the actions of AWSLambdaVPCAccessExecutionRole).",
+            )
+        )
+        return policy
 
     @classmethod
     def of(
@@ -384,16 +588,22 @@ class _Handler(Construct):
         ephemeral_storage_size: cdk.Size,
         log_retention: logs.RetentionDays,
         role: iam.IRole | None,
+        log_group: logs.ILogGroup | None = None,
+        network: _Network | None = None,
     ) -> _Handler:
-        key = "|".join(
-            [
-                str(memory_limit),
-                str(timeout.to_seconds()),
-                str(ephemeral_storage_size.to_mebibytes()),
-                str(log_retention.value),
-                role.node.path if role is not None else "",
-            ]
-        )
+        parts = [
+            str(memory_limit),
+            str(timeout.to_seconds()),
+            str(ephemeral_storage_size.to_mebibytes()),
+            str(log_retention.value),
+            role.node.path if role is not None else "",
+        ]
+        # Added only when set, so the handler of a stack without them keeps its logical ids.
+        if log_group is not None:
+            parts.append("log_group=" + log_group.node.path)
+        if network is not None:
+            parts.append("network=" + network.key())
+        key = "|".join(parts)
         id = "AmplifyDeploymentHandler" + hashlib.sha256(key.encode()).hexdigest()[:8]
         existing = stack.node.try_find_child(id)
         if isinstance(existing, _Handler):
@@ -406,4 +616,6 @@ class _Handler(Construct):
             ephemeral_storage_size=ephemeral_storage_size,
             log_retention=log_retention,
             role=role,
+            log_group=log_group,
+            network=network,
         )

@@ -12,8 +12,9 @@ from aws_cdk import aws_s3_deployment as s3deploy
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
+from amplify_deployment.branch_ids import branch_construct_id
 from amplify_deployment.deployment import AmplifyDeployment, UploadMode
-from amplify_deployment_handler.rules import BRANCH_NAME_MAX, branch_name_problem
+from amplify_deployment_handler.rules import BRANCH_NAME_MAX, BRANCH_STAGES, branch_name_problem
 
 # Amplify's documented rewrite for single-page apps: every path that is not a file with one of these
 # extensions serves /index.html with status 200.
@@ -40,11 +41,18 @@ def _custom_headers_yaml(headers: Mapping[str, Mapping[str, str]]) -> str:
 
 class AmplifyStaticSite(Construct):
     """A static site on AWS Amplify Hosting from a folder: the app (no repository), its branches and
-    a deployment of the folder to each, with CfnOutputs of the app id, default domain and branch URLs.
+    a deployment to each, with CfnOutputs of the app id, default domain and branch URLs.
 
     ```python
-    AmplifyStaticSite(self, "Site", path="./dist", single_page_app=True)
+    site = AmplifyStaticSite(self, "Site", path="./dist", single_page_app=True)
+    # a preview branch with its own content; remove the line to delete the branch (only that one)
+    site.add_branch("feature/login", sources=[Source.asset("./dist-login")], stage="DEVELOPMENT")
     ```
+
+    Each branch's construct ids (its branch, deployment and output) derive from its name, never from
+    its position: adding or removing a branch leaves every other branch untouched. The first name of
+    ``branches`` keeps the ids of earlier versions of this construct (``Branch``, ``Deployment``,
+    ``BranchUrl``), so an existing stack's main branch is not replaced; keep it first.
     """
 
     def __init__(
@@ -62,12 +70,16 @@ class AmplifyStaticSite(Construct):
         basic_auth_username: str = "admin",
         environment_variables: Mapping[str, str] | None = None,
         upload_mode: UploadMode = UploadMode.ZIP,
+        exclude: Sequence[str] | None = None,
+        include: Sequence[str] | None = None,
         outputs: bool = True,
     ) -> None:
         """
         :param path: the folder (or .zip) holding the built site; same as ``sources=[Source.asset(path)]``.
+            The default content of every branch.
         :param sources: instead of ``path``, any ``aws_s3_deployment`` sources (merged in order).
-        :param branches: the branches to create and deploy to. Default ``["main"]``.
+        :param branches: the branches to create and deploy the default content to. Default
+            ``["main"]``. Give ``[]`` to add every branch with ``add_branch``.
         :param app_name: the Amplify app's name. Default: this construct's path in the stack.
         :param single_page_app: rewrite every path that is not a static file to ``/index.html`` (200).
         :param custom_headers: ``{"<pattern>": {"<header>": "<value>"}}``, e.g.
@@ -76,23 +88,34 @@ class AmplifyStaticSite(Construct):
             ``password`` JSON key, resolved by CloudFormation (never written into the template).
         :param basic_auth_username: the basic-auth user name. Default ``admin``.
         :param environment_variables: the app's environment variables.
-        :param upload_mode: see ``AmplifyDeployment``.
+        :param upload_mode: see ``AmplifyDeployment``; the default of every branch.
+        :param exclude: see ``AmplifyDeployment``; the default of every branch.
+        :param include: see ``AmplifyDeployment``; the default of every branch.
         :param outputs: add CfnOutputs of the app id, default domain and branch URLs. Default true.
         """
         super().__init__(scope, id)
-        if (path is None) == (sources is None):
-            raise ValueError("AmplifyStaticSite: give exactly one of 'path' or 'sources'.")
-        site_sources = list(sources) if sources is not None else [s3deploy.Source.asset(str(path))]
-        if not branches:
-            raise ValueError("AmplifyStaticSite: 'branches' is empty; give at least one branch name.")
+        if path is not None and sources is not None:
+            raise ValueError("AmplifyStaticSite: give 'path' or 'sources', not both.")
+        self._default_sources: list[s3deploy.ISource] | None = (
+            list(sources)
+            if sources is not None
+            else [s3deploy.Source.asset(str(path))]
+            if path is not None
+            else None
+        )
+        if isinstance(branches, str):
+            raise TypeError(f"AmplifyStaticSite: branches must be a list of names, e.g. [{branches!r}].")
+        if branches and self._default_sources is None:
+            raise ValueError(
+                "AmplifyStaticSite: give 'path' or 'sources' (the branches' content), or branches=[] "
+                "and add each branch with add_branch(name, sources=...)."
+            )
         if len(set(branches)) != len(branches):
             raise ValueError(f"AmplifyStaticSite: duplicate branch names in {list(branches)!r}.")
-        for name in branches:
-            if not cdk.Token.is_unresolved(name) and (branch_name_problem(name) or _WHITESPACE.search(name)):
-                raise ValueError(
-                    f"AmplifyStaticSite: invalid branch name {name!r} "
-                    f"(1-{BRANCH_NAME_MAX} characters, no spaces)."
-                )
+        self._upload_mode = upload_mode
+        self._exclude = exclude
+        self._include = include
+        self._outputs = outputs
 
         basic_auth = None
         if basic_auth_secret is not None:
@@ -130,28 +153,124 @@ class AmplifyStaticSite(Construct):
         self.app_id: str = self.app.attr_app_id
         self.default_domain: str = self.app.attr_default_domain
         self.branches: dict[str, amplify.CfnBranch] = {}
+        """Branch name -> its ``CfnBranch``, in the order added."""
         self.deployments: dict[str, AmplifyDeployment] = {}
+        """Branch name -> the ``AmplifyDeployment`` to it."""
         self.branch_urls: dict[str, str] = {}
-        for index, name in enumerate(branches):
-            suffix = "" if index == 0 else str(index)
-            branch = amplify.CfnBranch(self, f"Branch{suffix}", app_id=self.app_id, branch_name=name)
-            deployment = AmplifyDeployment(
-                self,
-                f"Deployment{suffix}",
-                app=self.app,
-                branch=branch,
-                sources=site_sources,
-                upload_mode=upload_mode,
-            )
-            self.branches[name] = branch
-            self.deployments[name] = deployment
-            self.branch_urls[name] = deployment.branch_url
+        """Branch name -> ``https://<branch>.<appId>.amplifyapp.com``."""
 
         if outputs:
             cdk.CfnOutput(self, "AppId", value=self.app_id, description="Amplify app id")
             cdk.CfnOutput(
                 self, "DefaultDomain", value=self.default_domain, description="Amplify default domain"
             )
-            for index, (name, url) in enumerate(self.branch_urls.items()):
-                suffix = "" if index == 0 else str(index)
-                cdk.CfnOutput(self, f"BranchUrl{suffix}", value=url, description=f"URL of branch {name}")
+        for index, name in enumerate(branches):
+            self._add(name, legacy_ids=index == 0)
+
+    def add_branch(
+        self,
+        name: str,
+        *,
+        sources: Sequence[s3deploy.ISource] | None = None,
+        stage: str | None = None,
+        upload_mode: UploadMode | None = None,
+        exclude: Sequence[str] | None = None,
+        include: Sequence[str] | None = None,
+    ) -> AmplifyDeployment:
+        """Add a branch with its own content and stage; returns its deployment.
+
+        Its construct ids derive from ``name`` alone (``branch_construct_id``), so adding or removing
+        this line touches no other branch.
+
+        :param name: the branch name (1-255 characters, no spaces; may contain ``/``). A literal.
+        :param sources: this branch's content. Default: the site's ``path``/``sources``.
+        :param stage: the branch's stage: ``PRODUCTION``, ``BETA``, ``DEVELOPMENT``, ``EXPERIMENTAL``
+            or ``PULL_REQUEST``. Default: none.
+        :param upload_mode: default: the site's ``upload_mode``.
+        :param exclude: default: the site's ``exclude``.
+        :param include: default: the site's ``include``.
+        """
+        return self._add(
+            name,
+            legacy_ids=False,
+            sources=sources,
+            stage=stage,
+            upload_mode=upload_mode,
+            exclude=exclude,
+            include=include,
+        )
+
+    def _add(
+        self,
+        name: str,
+        *,
+        legacy_ids: bool,
+        sources: Sequence[s3deploy.ISource] | None = None,
+        stage: str | None = None,
+        upload_mode: UploadMode | None = None,
+        exclude: Sequence[str] | None = None,
+        include: Sequence[str] | None = None,
+    ) -> AmplifyDeployment:
+        if not isinstance(name, str):
+            raise TypeError(f"AmplifyStaticSite: a branch name must be a string, got {name!r}.")
+        if cdk.Token.is_unresolved(name):
+            if not legacy_ids:
+                raise ValueError(
+                    "AmplifyStaticSite: a branch's construct ids derive from its name, so the name must be "
+                    "a literal string, not a token; for a name known only at deploy time use "
+                    "AmplifyDeployment with your own CfnBranch."
+                )
+        elif branch_name_problem(name) or _WHITESPACE.search(name):
+            raise ValueError(
+                f"AmplifyStaticSite: invalid branch name {name!r} "
+                f"(1-{BRANCH_NAME_MAX} characters, no spaces)."
+            )
+        if name in self.branches:
+            raise ValueError(f"AmplifyStaticSite: branch {name!r} was already added.")
+        content = list(sources) if sources is not None else self._default_sources
+        if not content:
+            raise ValueError(
+                f"AmplifyStaticSite: branch {name!r} has no content: give it sources, or give the site "
+                "'path' or 'sources'."
+            )
+        stage = _validate_stage(name, stage)
+
+        suffix = "" if legacy_ids else "-" + branch_construct_id(name)
+        taken = next(
+            (c for c in (f"Branch{suffix}", f"Deployment{suffix}") if self.node.try_find_child(c)), None
+        )
+        if taken is not None:
+            raise ValueError(
+                f"AmplifyStaticSite: branch {name!r} would take the construct id {taken!r} of another "
+                "branch; rename one of them."
+            )
+        branch = amplify.CfnBranch(self, f"Branch{suffix}", app_id=self.app_id, branch_name=name, stage=stage)
+        deployment = AmplifyDeployment(
+            self,
+            f"Deployment{suffix}",
+            app=self.app,
+            branch=branch,
+            sources=content,
+            upload_mode=upload_mode or self._upload_mode,
+            exclude=exclude if exclude is not None else self._exclude,
+            include=include if include is not None else self._include,
+        )
+        self.branches[name] = branch
+        self.deployments[name] = deployment
+        self.branch_urls[name] = deployment.branch_url
+        if self._outputs:
+            cdk.CfnOutput(
+                self, f"BranchUrl{suffix}", value=deployment.branch_url, description=f"URL of branch {name}"
+            )
+        return deployment
+
+
+def _validate_stage(name: str, stage: str | None) -> str | None:
+    if stage is None or (isinstance(stage, str) and cdk.Token.is_unresolved(stage)):
+        return stage
+    if not isinstance(stage, str) or stage.upper() not in BRANCH_STAGES:
+        raise ValueError(
+            f"AmplifyStaticSite: branch {name!r}: stage must be one of "
+            f"{', '.join(BRANCH_STAGES)}, got {stage!r}."
+        )
+    return stage.upper()

@@ -1,8 +1,10 @@
 """Which files the site has and how they reach Amplify (pure: works on zipfile.ZipInfo lists).
 
-A site is the merge of its sources' zips in order: a later source wins on the same path. In ZIP mode
-a single source without markers whose names need no rewriting is streamed from S3 as it is; anything
-else is rebuilt into one merged zip.
+A site is the merge of its sources' zips in order: a later source wins on the same path. The
+Exclude/Include filters then select its files and the destination key prefix is put in front of every
+path (site_paths.py). In ZIP mode a single source without markers whose names need no rewriting, with
+no filter that removes a file and no prefix, is streamed from S3 as it is; anything else is rebuilt
+into one merged zip.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 
 from .props import FILES, ZIP, DeploymentProps
 from .rules import FILE_NAME_MAX
+from .site_paths import SiteFilter
 
 ZIP_MAX_BYTES = 5 * 1024**3  # a manual deployment's zip is one S3 PUT: at most 5 GiB
 _DRIVE = re.compile(r"[A-Za-z]:(/|$)")
@@ -128,13 +131,18 @@ def list_source(infos: Iterable[zipfile.ZipInfo], source_index: int, label: str)
     return SourceListing(tuple(entries), clean)
 
 
-def merge(listings: Sequence[SourceListing]) -> tuple[Entry, ...]:
-    """Later sources win on the same path. Rejects a path that is a file in one place and a folder
-    in another (Amplify could not serve both)."""
+def merge(
+    listings: Sequence[SourceListing], site_filter: SiteFilter | None = None, key_prefix: str = ""
+) -> tuple[Entry, ...]:
+    """Later sources win on the same path; then the filters select the files (on paths relative to
+    the site root) and the prefix is put in front of every path. Rejects a path that is a file in one
+    place and a folder in another among the files kept (Amplify could not serve both)."""
     site: dict[str, Entry] = {}
     for listing in listings:
         for entry in listing.entries:
             site[entry.path] = entry
+    if site_filter is not None and site_filter.active:
+        site = {path: entry for path, entry in site.items() if site_filter.includes(path)}
     folders: set[str] = set()
     for path in site:
         parts = path.split("/")
@@ -143,13 +151,18 @@ def merge(listings: Sequence[SourceListing]) -> tuple[Entry, ...]:
     clash = sorted(folders.intersection(site))
     if clash:
         raise PlanError(f"{clash[0]!r:.80} is both a file and a folder in the merged site")
+    if key_prefix:
+        return tuple(Entry(key_prefix + p, site[p].source_index, site[p].info) for p in sorted(site))
     return tuple(site[p] for p in sorted(site))
 
 
 def make_plan(props: DeploymentProps, listings: Sequence[SourceListing]) -> Plan:
-    """Merge the sources and choose how to upload them; PlanError when the site cannot deploy."""
-    entries = merge(listings)
+    """Merge the sources, filter and prefix the site, choose how to upload it; PlanError when the
+    site cannot deploy."""
+    entries = merge(listings, SiteFilter(props.exclude, props.include), props.key_prefix)
     if not entries:
+        if props.exclude and any(listing.entries for listing in listings):
+            raise PlanError("the site has no files: the Exclude/Include filters left none")
         raise PlanError("the site has no files: every source zip is empty")
     if props.upload_mode == FILES:
         long = next((e.path for e in entries if len(e.path) > FILE_NAME_MAX), None)
@@ -158,7 +171,14 @@ def make_plan(props: DeploymentProps, listings: Sequence[SourceListing]) -> Plan
                 f"path {long[:60]!r}... is longer than {FILE_NAME_MAX} characters (FILES mode limit)"
             )
         return Plan(FILES, entries, direct=False)
-    direct = len(props.sources) == 1 and not props.sources[0].has_markers and listings[0].clean
+    # The source object is the site zip only when nothing renames, removes or substitutes a file.
+    direct = (
+        len(props.sources) == 1
+        and not props.sources[0].has_markers
+        and listings[0].clean
+        and not props.key_prefix
+        and len(entries) == len(listings[0].entries)
+    )
     return Plan(ZIP, entries, direct=direct)
 
 

@@ -11,12 +11,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from .rules import app_id_problem, branch_name_problem
+from .site_paths import key_prefix_problem, normalize_key_prefix, pattern_problem
 
 ZIP = "ZIP"
 FILES = "FILES"
 UPLOAD_MODES = (ZIP, FILES)
 
 MAX_SOURCES = 100
+MAX_FILTERS = 1000  # Exclude and Include patterns each
 
 
 class PropsError(ValueError):
@@ -42,6 +44,10 @@ class DeploymentProps:
     branch_name: str
     upload_mode: str
     sources: tuple[Source, ...]
+    # aws s3 sync filters on the merged site's paths: every exclude, then every include (site_paths.py)
+    exclude: tuple[str, ...] = ()
+    include: tuple[str, ...] = ()
+    key_prefix: str = ""  # normalised: '' or ending with '/'
 
     @property
     def physical_id(self) -> str:
@@ -128,6 +134,33 @@ def parse_source(raw: Any, index: int) -> Source:
     )
 
 
+def _parse_patterns(raw: Mapping[str, Any], name: str) -> tuple[str, ...]:
+    value = raw.get(name)
+    if value is None or value == "":
+        return ()
+    if not isinstance(value, list):
+        raise PropsError(f"{name} must be a list of glob patterns, got {_show(value)}")
+    if len(value) > MAX_FILTERS:
+        raise PropsError(f"{name} has {len(value)} patterns, at most {MAX_FILTERS} are supported")
+    for i, pattern in enumerate(value):
+        problem = pattern_problem(pattern)
+        if problem:
+            raise PropsError(f"{name}[{i}] {_show(pattern)} {problem}")
+    return tuple(value)
+
+
+def _parse_key_prefix(raw: Mapping[str, Any]) -> str:
+    value = raw.get("DestinationKeyPrefix")
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise PropsError(f"DestinationKeyPrefix must be a string, got {_show(value)}")
+    problem = key_prefix_problem(value)
+    if problem:
+        raise PropsError(f"DestinationKeyPrefix {_show(value)} {problem}")
+    return normalize_key_prefix(value)
+
+
 def parse_props(raw: Any) -> DeploymentProps:
     """ResourceProperties -> DeploymentProps, or PropsError with a one-line reason."""
     if not isinstance(raw, Mapping):
@@ -149,4 +182,12 @@ def parse_props(raw: Any) -> DeploymentProps:
     if len(sources_raw) > MAX_SOURCES:
         raise PropsError(f"Sources has {len(sources_raw)} entries, at most {MAX_SOURCES} are supported")
     sources = tuple(parse_source(s, i) for i, s in enumerate(sources_raw))
-    return DeploymentProps(app_id, branch, mode_raw.strip().upper(), sources)
+    return DeploymentProps(
+        app_id,
+        branch,
+        mode_raw.strip().upper(),
+        sources,
+        exclude=_parse_patterns(raw, "Exclude"),
+        include=_parse_patterns(raw, "Include"),
+        key_prefix=_parse_key_prefix(raw),
+    )

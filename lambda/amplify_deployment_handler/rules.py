@@ -15,6 +15,8 @@ APP_ID_PATTERN = r"d[a-z0-9]+"
 APP_ID_MAX = 20
 BRANCH_NAME_MAX = 255
 FILE_NAME_MAX = 255  # CreateDeployment fileMap key length
+# A branch's stage (botocore model ``Stage``; CloudFormation AWS::Amplify::Branch ``Stage``).
+BRANCH_STAGES = ("PRODUCTION", "BETA", "DEVELOPMENT", "EXPERIMENTAL", "PULL_REQUEST")
 
 DEFAULT_FUNCTION_TIMEOUT_S = 900  # the function's timeout when none is configured (Lambda's maximum)
 DEFAULT_UPLOAD_WORKERS = 32  # measured: 16 -> 14.4x one at a time, 32 -> 20.7x (docs/performance.md)

@@ -57,3 +57,34 @@ def test_literal_ids_and_several_deployments_pass(tmp_path):
         "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:amplify:eu-west-1:123456789012:apps/d1a2b3c4/branches/feature/x/jobs/*]",
         "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:amplify:eu-west-1:123456789012:apps/d1a2b3c4/branches/main/jobs/*]",
     ]
+
+
+def test_handler_in_a_vpc_with_its_own_log_group_passes(tmp_path):
+    from aws_cdk import aws_ec2 as ec2
+    from aws_cdk import aws_logs as logs
+
+    def build(app):
+        stack = cdk.Stack(app, "InVpc", env=cdk.Environment(account="123456789012", region="eu-west-1"))
+        vpc = ec2.Vpc(stack, "Vpc", max_azs=2, nat_gateways=1)
+        vpc.add_flow_log("FlowLog")  # AwsSolutions-VPC7 is about the user's VPC, not this construct
+        vpc.add_gateway_endpoint("S3", service=ec2.GatewayVpcEndpointAwsService.S3)
+        AmplifyDeployment(
+            stack,
+            "Site",
+            app="d1a2b3c4",
+            branch="main",
+            sources=[s3deploy.Source.data("index.html", "hi")],
+            vpc=vpc,
+            log_group=logs.LogGroup(stack, "Logs", retention=logs.RetentionDays.ONE_YEAR),
+            exclude=["*.map"],
+            destination_key_prefix="docs",
+        )
+
+    report = nag_report(tmp_path, build)
+    (plugin,) = report["pluginReports"]
+    assert plugin["conclusion"] == "success" and plugin["violations"] == []
+    suppressed = sorted(v["ruleName"] for v in plugin["suppressedViolations"])
+    assert suppressed == [
+        "AwsSolutions-IAM5[Resource::*]",
+        "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:amplify:eu-west-1:123456789012:apps/d1a2b3c4/branches/main/jobs/*]",
+    ]

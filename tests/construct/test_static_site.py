@@ -95,9 +95,8 @@ def test_spa_headers_env_and_basic_auth_from_secret(site_dir):
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({}, "exactly one of 'path' or 'sources'"),
-        ({"path": "x", "sources": []}, "exactly one of 'path' or 'sources'"),
-        ({"path": "SITE", "branches": []}, "'branches' is empty"),
+        ({}, "give 'path' or 'sources' \\(the branches' content\\), or branches=\\[\\]"),
+        ({"path": "x", "sources": []}, "give 'path' or 'sources', not both"),
         ({"path": "SITE", "branches": ["a", "a"]}, "duplicate branch names"),
         ({"path": "SITE", "branches": ["has space"]}, "invalid branch name"),
         ({"path": "SITE", "custom_headers": {"*": {}}}, "has no headers"),

@@ -148,3 +148,97 @@ def test_zip_mode_size_limit():
     check_zip_size(5 * 1024**3, "zip")
     with pytest.raises(PlanError, match="at most 5 GiB: use UploadMode FILES"):
         check_zip_size(5 * 1024**3 + 1, "the merged site zip")
+
+
+def reshaped(mode="ZIP", n_sources=1, exclude=(), include=(), prefix=None, markers=False):
+    raw = props(n_sources, mode, markers)
+    over = {"Exclude": list(exclude), "Include": list(include)}
+    if prefix is not None:
+        over["DestinationKeyPrefix"] = prefix
+    src = [{"BucketName": "b", "ObjectKey": "k"}] * n_sources
+    return parse_props(
+        {"AppId": raw.app_id, "BranchName": "main", "UploadMode": mode, "Sources": src, **over}
+    )
+
+
+SITE_FILES = {
+    "index.html": "home",
+    "app.js": "js",
+    "app.js.map": "map!",
+    "drafts/a.html": "draft",
+    "drafts/keep/b.html": "kept",
+    "img/.DS_Store": "ds",
+}
+
+
+@pytest.mark.parametrize("mode", ["ZIP", "FILES"])
+def test_filters_and_prefix_shape_the_planned_site(mode):
+    listing = list_source(infos(SITE_FILES), 0, "S0")
+    plan = make_plan(
+        reshaped(mode, exclude=["*.map", "drafts/*", "*.DS_Store"], include=["drafts/keep/*"], prefix="docs"),
+        [listing],
+    )
+    assert [e.path for e in plan.entries] == [
+        "docs/app.js",
+        "docs/drafts/keep/b.html",
+        "docs/index.html",
+    ]
+    # FileCount/ByteCount count the deployed files only.
+    assert plan.file_count == 3 and plan.byte_count == len("js") + len("kept") + len("home")
+    assert not plan.direct
+    # The entries still point at the source's records (their stored names), for reading the bytes.
+    assert {e.info.filename for e in plan.entries} == {"app.js", "drafts/keep/b.html", "index.html"}
+
+
+def test_a_filter_that_removes_a_file_or_a_prefix_rebuilds_the_zip():
+    listing = list_source(infos(SITE_FILES), 0, "S0")
+    assert make_plan(reshaped(), [listing]).direct
+    # A filter that matches nothing leaves the source zip as the site: still streamed as it is.
+    assert make_plan(reshaped(exclude=["*.exe"]), [listing]).direct
+    assert make_plan(reshaped(exclude=["*"], include=["*"]), [listing]).direct
+    assert not make_plan(reshaped(exclude=["*.map"]), [listing]).direct
+    assert not make_plan(reshaped(prefix="docs/"), [listing]).direct
+
+
+def test_choose_mode_follows_the_plan(monkeypatch):
+    from amplify_deployment_handler.upload_modes import Files, Site, ZipDirect, ZipMerged, choose_mode
+
+    listing = list_source(infos(SITE_FILES), 0, "S0")
+
+    def mode_for(p):
+        return type(choose_mode(Site(None, p, [], make_plan(p, [listing]), None, None)))
+
+    assert mode_for(reshaped()) is ZipDirect
+    assert mode_for(reshaped(exclude=["*.map"])) is ZipMerged
+    assert mode_for(reshaped(prefix="docs")) is ZipMerged
+    assert mode_for(reshaped("FILES", exclude=["*.map"], prefix="docs")) is Files
+
+
+def test_filters_apply_to_the_merged_site_after_a_later_source_won():
+    a = list_source(infos({"index.html": "old", "keep.txt": "k", "x.map": "m1"}), 0, "S0")
+    b = list_source(infos({"index.html": "new", "y.map": "m2"}), 1, "S1")
+    plan = make_plan(reshaped(n_sources=2, exclude=["*.map"], prefix="v2"), [a, b])
+    assert [(e.path, e.source_index) for e in plan.entries] == [("v2/index.html", 1), ("v2/keep.txt", 0)]
+
+
+def test_a_clash_removed_by_a_filter_is_no_clash():
+    a = list_source(infos({"docs": "file"}), 0, "S0")
+    b = list_source(infos({"docs/index.html": "x"}), 1, "S1")
+    plan = make_plan(reshaped(n_sources=2, exclude=["docs"]), [a, b])
+    assert [e.path for e in plan.entries] == ["docs/index.html"]
+
+
+def test_filters_that_leave_nothing_say_so():
+    listing = list_source(infos({"index.html": "x"}), 0, "S0")
+    with pytest.raises(PlanError, match="the Exclude/Include filters left none"):
+        make_plan(reshaped(exclude=["*"]), [listing])
+
+
+def test_files_mode_counts_the_prefix_in_the_255_limit():
+    name = "p" * 250
+    listing = list_source(infos({name: "x"}), 0, "S0")
+    assert make_plan(reshaped("FILES", prefix="abcd"), [listing]).file_count == 1  # 255 exactly
+    with pytest.raises(PlanError, match="longer than 255"):
+        make_plan(reshaped("FILES", prefix="abcde"), [listing])
+    # ZIP mode has no such limit.
+    assert make_plan(reshaped(prefix="abcde"), [listing]).entries[0].path == "abcde/" + name

@@ -120,3 +120,36 @@ def test_malformed_props_give_one_line_reasons(over, fragment):
 def test_props_must_be_an_object():
     with pytest.raises(PropsError, match="must be an object"):
         parse_props(None)
+
+
+def test_filters_and_prefix_default_to_none():
+    p = parse_props(props())
+    assert (p.exclude, p.include, p.key_prefix) == ((), (), "")
+    blank = parse_props(props(Exclude="", Include="", DestinationKeyPrefix=""))
+    assert (blank.exclude, blank.include, blank.key_prefix) == ((), (), "")
+
+
+def test_filters_keep_their_order_and_prefix_is_normalised():
+    p = parse_props(props(Exclude=["*.map", ".DS_Store"], Include=["keep/*"], DestinationKeyPrefix="docs"))
+    assert p.exclude == ("*.map", ".DS_Store") and p.include == ("keep/*",)
+    assert p.key_prefix == "docs/"
+    assert parse_props(props(DestinationKeyPrefix="a/b/")).key_prefix == "a/b/"
+
+
+@pytest.mark.parametrize(
+    "over,fragment",
+    [
+        ({"Exclude": "*.map"}, "Exclude must be a list of glob patterns"),
+        ({"Include": [""]}, "Include[0] '' must not be empty"),
+        ({"Exclude": ["ok", "/abs"]}, "Exclude[1] '/abs' starts with '/'"),
+        ({"Exclude": [7]}, "Exclude[0] 7 must be a string"),
+        ({"Exclude": ["x"] * 1001}, "at most 1000"),
+        ({"DestinationKeyPrefix": "/docs"}, "DestinationKeyPrefix '/docs' must be relative"),
+        ({"DestinationKeyPrefix": "a/../b"}, "'..' segments"),
+        ({"DestinationKeyPrefix": ["docs"]}, "DestinationKeyPrefix must be a string"),
+    ],
+)
+def test_malformed_filters_and_prefix(over, fragment):
+    with pytest.raises(PropsError) as err:
+        parse_props(props(**over))
+    assert fragment in str(err.value)
