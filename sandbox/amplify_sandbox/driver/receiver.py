@@ -289,6 +289,11 @@ def _check_body(body: bytes, pending: _Pending) -> Response:
 _SIGNATURE = re.compile(r"(X-Amz-Signature=|Signature=)[0-9A-Za-z%/+=]+")
 
 
+def url_signature(url: str) -> str:
+    """The ``X-Amz-Signature`` of a presigned URL (a secret of its own), or ``""``."""
+    return urllib.parse.parse_qs(urllib.parse.urlsplit(url).query).get("X-Amz-Signature", [""])[0]
+
+
 def redact(text: str, secret_values: list[str]) -> str:
     """Remove the given secrets (ResponseURLs, signatures) and any presigned-URL signature from text."""
     for value in secret_values:
