@@ -19,6 +19,8 @@ from amplify_sandbox.driver.provisioners.base import Provisioner, deletion_polic
 from amplify_sandbox.driver.state import ResourceState, StackState
 from amplify_sandbox.driver.template import AMPLIFY_APP, AMPLIFY_BRANCH
 
+Props = dict[str, Any]
+
 # CloudFormation property -> Amplify API parameter, for what the local driver passes on
 _APP_PROPS = {
     "Name": "name",
@@ -139,19 +141,21 @@ class _AmplifyProvisioner(Provisioner):
     kind = "amplify"
     needs_supported_dependencies = True
 
-    # ---- the API calls, per type
-    def _create_call(self, run: StackRun, lid: str, client: Any, props: dict[str, Any]) -> ResourceState:
+    # ---- per type: the API operations, the parameters that name the resource, the others
+    get_operation: ClassVar[str]
+    update_operation: ClassVar[str]
+    delete_operation: ClassVar[str]
+
+    def _create_call(self, run: StackRun, lid: str, props: Props, params: Props) -> ResourceState:
+        """CreateApp/CreateBranch with ``params`` (from ``props``); the new resource's identity."""
         raise NotImplementedError
 
-    def _update_call(
-        self, client: Any, old_res: ResourceState, props: dict[str, Any], current: dict[str, Any]
-    ) -> None:
+    def _key(self, res: ResourceState) -> dict[str, Any]:
+        """The parameters naming a recorded resource (``appId``, ``branchName``)."""
         raise NotImplementedError
 
-    def _delete_call(self, client: Any, res: ResourceState) -> None:
-        raise NotImplementedError
-
-    def _get_call(self, client: Any, res: ResourceState) -> None:
+    def _params(self, props: dict[str, Any], current: dict[str, Any] | None) -> dict[str, Any]:
+        """Create (``current`` None) or update parameters from the template's properties."""
         raise NotImplementedError
 
     def _replaced_by(self, old_res: ResourceState, props: dict[str, Any]) -> bool:
@@ -166,9 +170,11 @@ class _AmplifyProvisioner(Provisioner):
 
     def _create(self, run: StackRun, lid: str, resource: dict[str, Any], props: dict[str, Any]) -> None:
         rtype = resource["Type"]
-        client = run.ctx.client("amplify")
         try:
-            state = self._create_call(run, lid, client, props)
+            params = self._params(props, None)
+            if "Tags" in props:
+                params["tags"] = _name_value_map(props["Tags"], "Key")
+            state = self._create_call(run, lid, props, params)
         except DriverError:
             raise
         except Exception as exc:
@@ -224,7 +230,8 @@ class _AmplifyProvisioner(Provisioner):
     ) -> None:
         """UpdateApp/UpdateBranch from the ``current`` properties to ``props`` (removed ones reset)."""
         try:
-            self._update_call(run.ctx.client("amplify"), old_res, props, current)
+            client = run.ctx.client("amplify")
+            getattr(client, self.update_operation)(**self._key(old_res), **self._params(props, current))
         except Exception as exc:
             reason = error_reason(exc)
             run.event(lid, rtype, "UPDATE_FAILED", reason)
@@ -232,7 +239,7 @@ class _AmplifyProvisioner(Provisioner):
 
     def _exists(self, run: StackRun, old_res: ResourceState) -> bool:
         try:
-            self._get_call(run.ctx.client("amplify"), old_res)
+            getattr(run.ctx.client("amplify"), self.get_operation)(**self._key(old_res))
             return True
         except Exception as exc:
             if error_code(exc) == "NotFoundException":
@@ -243,7 +250,7 @@ class _AmplifyProvisioner(Provisioner):
         self, run: StackRun, lid: str, res: ResourceState, *, rollback: bool, functions: StackState
     ) -> None:
         try:
-            self._delete_call(run.ctx.client("amplify"), res)
+            getattr(run.ctx.client("amplify"), self.delete_operation)(**self._key(res))
         except Exception as exc:
             if error_code(exc) != "NotFoundException":  # already gone: nothing left to delete
                 reason = error_reason(exc)
@@ -251,32 +258,25 @@ class _AmplifyProvisioner(Provisioner):
                 raise ResourceFailed(lid, reason) from exc
 
     def revert(
-        self,
-        run: StackRun,
-        lid: str,
-        old_res: ResourceState,
-        new_res: ResourceState | None,
-        functions: StackState,
+        self, run: StackRun, lid: str, old: ResourceState, new: ResourceState | None, functions: StackState
     ) -> None:
-        current = new_res.properties if new_res is not None else {}
-        self._update(run, lid, old_res.type, old_res.properties, current, old_res)
-        run.event(lid, old_res.type, "UPDATE_COMPLETE", "rolled back", old_res.physical_id)
+        current = new.properties if new is not None else {}
+        self._update(run, lid, old.type, old.properties, current, old)
+        run.event(lid, old.type, "UPDATE_COMPLETE", "rolled back", old.physical_id)
 
 
 class AmplifyAppProvisioner(_AmplifyProvisioner):
     types: ClassVar[frozenset[str]] = frozenset({AMPLIFY_APP})
+    get_operation, update_operation, delete_operation = "get_app", "update_app", "delete_app"
 
-    def _create_call(self, run: StackRun, lid: str, client: Any, props: dict[str, Any]) -> ResourceState:
-        params = app_params(props)
-        if "Tags" in props:
-            params["tags"] = _name_value_map(props["Tags"], "Key")
+    def _create_call(self, run: StackRun, lid: str, props: Props, params: Props) -> ResourceState:
         for unsupported in ("Repository", "AccessToken", "OauthToken"):
             if unsupported in props:
                 raise DriverError(
                     f"Resources.{lid}.Properties.{unsupported}: Git-connected Amplify apps "
                     "are not supported locally (manual deployments need an app without one)"
                 )
-        app = client.create_app(**params)["app"]
+        app = run.ctx.client("amplify").create_app(**params)["app"]
         attrs = {
             "AppId": app["appId"],
             "AppName": app.get("name", props.get("Name")),
@@ -285,16 +285,11 @@ class AmplifyAppProvisioner(_AmplifyProvisioner):
         }
         return ResourceState(type=AMPLIFY_APP, physical_id=app["appArn"], ref=app["appArn"], attributes=attrs)
 
-    def _update_call(
-        self, client: Any, old_res: ResourceState, props: dict[str, Any], current: dict[str, Any]
-    ) -> None:
-        client.update_app(appId=old_res.attributes["AppId"], **app_params(props, current))
+    def _key(self, res: ResourceState) -> dict[str, Any]:
+        return {"appId": res.attributes["AppId"]}
 
-    def _delete_call(self, client: Any, res: ResourceState) -> None:
-        client.delete_app(appId=res.attributes["AppId"])
-
-    def _get_call(self, client: Any, res: ResourceState) -> None:
-        client.get_app(appId=res.attributes["AppId"])
+    def _params(self, props: dict[str, Any], current: dict[str, Any] | None) -> dict[str, Any]:
+        return app_params(props, current)
 
     def _updated_attributes(self, old_res: ResourceState, props: dict[str, Any]) -> dict[str, Any]:
         attrs = dict(old_res.attributes)
@@ -305,12 +300,10 @@ class AmplifyAppProvisioner(_AmplifyProvisioner):
 
 class AmplifyBranchProvisioner(_AmplifyProvisioner):
     types: ClassVar[frozenset[str]] = frozenset({AMPLIFY_BRANCH})
+    get_operation, update_operation, delete_operation = "get_branch", "update_branch", "delete_branch"
 
-    def _create_call(self, run: StackRun, lid: str, client: Any, props: dict[str, Any]) -> ResourceState:
-        params = branch_params(props)
-        if "Tags" in props:
-            params["tags"] = _name_value_map(props["Tags"], "Key")
-        branch = self._create_or_adopt(run, lid, client, props, params)
+    def _create_call(self, run: StackRun, lid: str, props: Props, params: Props) -> ResourceState:
+        branch = self._create_or_adopt(run, lid, run.ctx.client("amplify"), props, params)
         arn = branch["branchArn"]
         attrs = {"Arn": arn, "BranchName": branch["branchName"]}
         return ResourceState(type=AMPLIFY_BRANCH, physical_id=arn, ref=arn, attributes=attrs)
@@ -329,18 +322,12 @@ class AmplifyBranchProvisioner(_AmplifyProvisioner):
         run.log(f"{run.stack_name} | {lid}: branch {name} already exists in app {app_id}; adopting it")
         return dict(client.get_branch(appId=app_id, branchName=name)["branch"])
 
-    def _update_call(
-        self, client: Any, old_res: ResourceState, props: dict[str, Any], current: dict[str, Any]
-    ) -> None:
-        client.update_branch(
-            appId=props["AppId"], branchName=props["BranchName"], **branch_params(props, current)
-        )
+    def _key(self, res: ResourceState) -> dict[str, Any]:
+        # AppId and BranchName are the same in the template (else the branch is replaced)
+        return {"appId": res.properties["AppId"], "branchName": res.properties["BranchName"]}
 
-    def _delete_call(self, client: Any, res: ResourceState) -> None:
-        client.delete_branch(appId=res.properties["AppId"], branchName=res.properties["BranchName"])
-
-    def _get_call(self, client: Any, res: ResourceState) -> None:
-        client.get_branch(appId=res.properties["AppId"], branchName=res.properties["BranchName"])
+    def _params(self, props: dict[str, Any], current: dict[str, Any] | None) -> dict[str, Any]:
+        return branch_params(props, current)
 
     def _replaced_by(self, old_res: ResourceState, props: dict[str, Any]) -> bool:
         return any(old_res.properties.get(p) != props.get(p) for p in _BRANCH_REPLACEMENT)

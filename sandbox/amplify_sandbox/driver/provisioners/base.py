@@ -50,14 +50,10 @@ class Provisioner:
         """Delete ``res``; ``functions`` is where to find the Lambda functions it may need."""
 
     def revert(
-        self,
-        run: StackRun,
-        lid: str,
-        old_res: ResourceState,
-        new_res: ResourceState | None,
-        functions: StackState,
+        self, run: StackRun, lid: str, old: ResourceState, new: ResourceState | None, functions: StackState
     ) -> None:
-        """Rollback: bring an updated (or failed-update) resource back to ``old_res``."""
+        """Rollback: bring an updated (or failed-update) resource back to ``old`` from ``new`` (None:
+        the update failed; the properties it was sent are the current ones)."""
 
     def left_by_failed_create(self, run: StackRun, failure: ResourceFailed) -> ResourceState | None:
         """Rollback: what a create that failed may have left behind and must be deleted, if anything."""

@@ -62,16 +62,7 @@ class CustomResourceProvisioner(Provisioner):
             run.event(lid, rtype, "CREATE_FAILED", request.reason)
             raise ResourceFailed(lid, request.reason, request.response_physical_id)
         physical = request.response_physical_id or ""
-        state = ResourceState(
-            type=rtype,
-            physical_id=physical,
-            ref=physical,
-            attributes=dict(request.data),
-            properties=props,
-            depends_on=run.depends(lid),
-            deletion_policy=deletion_policy(resource),
-        )
-        run.record(lid, state, None, "created")
+        run.record(lid, _answered(run, lid, resource, props, request, physical), None, "created")
         run.event(lid, rtype, "CREATE_COMPLETE", physical=physical)
 
     def update(self, run: StackRun, lid: str, resource: dict[str, Any], old_res: ResourceState) -> None:
@@ -92,15 +83,7 @@ class CustomResourceProvisioner(Provisioner):
             run.journal.append(("failed-update", lid, old_res, None))
             raise ResourceFailed(lid, request.reason)
         physical = request.response_physical_id or old_res.physical_id
-        state = ResourceState(
-            type=rtype,
-            physical_id=physical,
-            ref=physical,
-            attributes=dict(request.data),
-            properties=props,
-            depends_on=run.depends(lid),
-            deletion_policy=policy,
-        )
+        state = _answered(run, lid, resource, props, request, physical)
         if physical != old_res.physical_id:
             run.delete_after_success(lid, old_res)  # a new physical id: CloudFormation deletes the old one
             run.record(lid, state, old_res, "replaced")
@@ -118,22 +101,15 @@ class CustomResourceProvisioner(Provisioner):
             raise ResourceFailed(lid, request.reason)
 
     def revert(
-        self,
-        run: StackRun,
-        lid: str,
-        old_res: ResourceState,
-        new_res: ResourceState | None,
-        functions: StackState,
+        self, run: StackRun, lid: str, old: ResourceState, new: ResourceState | None, functions: StackState
     ) -> None:
-        fn = recorded_function(run, lid, old_res.properties.get("ServiceToken"), functions)
-        new_props = new_res.properties if new_res is not None else _failed_props(run, lid)
-        request = invoke(
-            run, lid, old_res.type, "Update", old_res.properties, new_props, old_res.physical_id, fn, True
-        )
+        fn = recorded_function(run, lid, old.properties.get("ServiceToken"), functions)
+        new_props = new.properties if new is not None else _failed_props(run, lid)
+        request = invoke(run, lid, old.type, "Update", old.properties, new_props, old.physical_id, fn, True)
         if request.status != "SUCCESS":
-            run.event(lid, old_res.type, "UPDATE_FAILED", f"rollback: {request.reason}", old_res.physical_id)
+            run.event(lid, old.type, "UPDATE_FAILED", f"rollback: {request.reason}", old.physical_id)
             raise ResourceFailed(lid, request.reason)
-        run.event(lid, old_res.type, "UPDATE_COMPLETE", "rolled back", old_res.physical_id)
+        run.event(lid, old.type, "UPDATE_COMPLETE", "rolled back", old.physical_id)
 
     def left_by_failed_create(self, run: StackRun, failure: ResourceFailed) -> ResourceState | None:
         """CloudFormation sends Delete to a custom resource whose Create was sent and failed."""
@@ -149,6 +125,27 @@ class CustomResourceProvisioner(Provisioner):
             physical_id=failure.physical_id or f"{run.stack_name}-{lid}-{random_suffix()}",
             properties=stringify_scalars(run.safe_props(lid, resource)),
         )
+
+
+def _answered(
+    run: StackRun,
+    lid: str,
+    resource: dict[str, Any],
+    props: dict[str, Any],
+    request: CustomResourceRequest,
+    physical: str,
+) -> ResourceState:
+    """The state of a custom resource after a successful answer: its Ref is the physical id, its
+    attributes (Fn::GetAtt) the answer's Data."""
+    return ResourceState(
+        type=resource["Type"],
+        physical_id=physical,
+        ref=physical,
+        attributes=dict(request.data),
+        properties=props,
+        depends_on=run.depends(lid),
+        deletion_policy=deletion_policy(resource),
+    )
 
 
 def _failed_props(run: StackRun, lid: str) -> dict[str, Any]:
