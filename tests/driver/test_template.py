@@ -2,9 +2,9 @@
 
 import pytest
 
+from amplify_sandbox.driver.provisioners import kind
 from amplify_sandbox.driver.template import (
     TemplateError,
-    kind,
     provision_order,
     retry_attempts,
 )

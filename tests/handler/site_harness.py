@@ -1,8 +1,9 @@
 """The handler's in-process test harness, shared by tests/handler and tests/reliability: a `Site` (an
 Amplify app + branch in the emulator and a bucket in moto) whose `invoke` calls the handler as Lambda
 does and reads the response from a local HTTPS ResponseURL receiver, and the fixtures it needs.
-A conftest imports the fixtures (`cert_files`, `receiver`, `handler_env`) and builds its `site` with
-`new_site`."""
+A conftest imports the fixtures (`receiver`, `handler_env`) and builds its `site` with `new_site`.
+The receiver is the driver's (amplify_sandbox.driver.receiver); the handler trusts its CA through
+SSL_CERT_FILE, as the local Lambda runtime does."""
 
 from __future__ import annotations
 
@@ -12,23 +13,18 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from pathlib import Path
 from typing import Any
 
 import pytest
-from handler_support import FakeContext, Receiver, cfn_event, make_zip, self_signed_cert
+from handler_support import RESPONSE_PATH, answers, cfn_event, context, make_zip, the_answer
+
+from amplify_sandbox.driver.receiver import ResponseReceiver
 
 
 @pytest.fixture(scope="session")
-def cert_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    return self_signed_cert(tmp_path_factory.mktemp("tls"))
-
-
-@pytest.fixture(scope="session")
-def receiver(cert_files: tuple[Path, Path]) -> Iterator[Receiver]:
-    r = Receiver(*cert_files)
-    yield r
-    r.close()
+def receiver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ResponseReceiver]:
+    with ResponseReceiver(tmp_path_factory.mktemp("tls"), bucket=RESPONSE_PATH.strip("/")) as r:
+        yield r
 
 
 class Capture(logging.Handler):
@@ -43,7 +39,7 @@ class Capture(logging.Handler):
 @dataclasses.dataclass
 class Site:
     sb: Any
-    receiver: Receiver
+    receiver: ResponseReceiver
     app_id: str
     branch: str
     bucket: str
@@ -98,14 +94,14 @@ class Site:
         root.addHandler(capture)
         root.setLevel(logging.DEBUG)  # the handler must quiet crhelper's DEBUG logging itself
         try:
-            index.handler(event, FakeContext(seconds))
+            index.handler(event, context(seconds))
         finally:
             root.removeHandler(capture)
             root.setLevel(level)
         self.records.extend(capture.records)
 
     def responses(self, event: Mapping[str, Any]) -> list[dict[str, Any]]:
-        return list(self.receiver.responses.get(f"/cfn/{event['RequestId']}", []))
+        return answers(self.receiver, event)
 
     def invoke(
         self,
@@ -117,7 +113,7 @@ class Site:
     ) -> dict[str, Any]:
         event = self.event(request_type, props, physical_id=physical_id, old_props=old_props)
         self.deliver(event, seconds)
-        return self.receiver.response(event["RequestId"])
+        return the_answer(self.receiver, event)
 
     @property
     def log_text(self) -> str:
@@ -147,11 +143,11 @@ class Site:
 
 @pytest.fixture
 def handler_env(
-    sandbox: Any, cert_files: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+    sandbox: Any, receiver: ResponseReceiver, monkeypatch: pytest.MonkeyPatch
 ) -> Callable[..., None]:
     for name, value in sandbox.env().items():
         monkeypatch.setenv(name, value)
-    monkeypatch.setenv("SSL_CERT_FILE", str(cert_files[0]))
+    monkeypatch.setenv("SSL_CERT_FILE", str(receiver.ca_file))
     monkeypatch.delenv("AWS_PROFILE", raising=False)
 
     def set_env(**values: str) -> None:
@@ -161,7 +157,7 @@ def handler_env(
     return set_env
 
 
-def new_site(sandbox: Any, receiver: Receiver, *, app_name: str, branch: str, bucket: str) -> Site:
+def new_site(sandbox: Any, receiver: ResponseReceiver, *, app_name: str, branch: str, bucket: str) -> Site:
     amplify = sandbox.client("amplify")
     app_id = amplify.create_app(name=app_name)["app"]["appId"]
     amplify.create_branch(appId=app_id, branchName=branch)

@@ -13,7 +13,10 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from handler_support import cfn_event
+from handler_support import cfn_event, the_answer
+
+from amplify_sandbox import lambda_env
+from amplify_sandbox.driver.lambda_runner import runtime_dir
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -43,39 +46,29 @@ def _interpreters() -> dict[str, str]:
 
 
 INTERPRETERS = _interpreters()
-RUNTIME = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
-
-SCRIPT = r"""
-import json, sys, time
-asset, deps = sys.argv[1], sys.argv[2]
+# argv: the asset folder, the runtime folder, lambda_env.py (loaded by its path: the sandbox package
+# is not importable in the function's interpreter); then the Lambda context comes from it
+PRELUDE = r"""
+import importlib.util, json, sys
+asset, deps, lambda_env_path = sys.argv[1], sys.argv[2], sys.argv[3]
+spec = importlib.util.spec_from_file_location("lambda_env", lambda_env_path)
+lambda_env = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(lambda_env)
 sys.path[:] = [asset, deps] + [p for p in sys.path if p]
-t0 = time.monotonic()
+"""
+
+SCRIPT = (
+    PRELUDE
+    + r"""
 import amplify_deployment_handler.index as index
 report = {"crhelper_at_import": "crhelper" in sys.modules, "helper_at_import": index._helper is not None}
-
-class Context:
-    function_name = "fn"
-    aws_request_id = "req"
-    def __init__(self):
-        self.end = time.time() + 60
-    def get_remaining_time_in_millis(self):
-        return int((self.end - time.time()) * 1000)
-
-index.handler(json.loads(sys.stdin.read()), Context())
+context = lambda_env.LambdaContext.for_seconds(60, function_name="fn", aws_request_id="req")
+index.handler(json.loads(sys.stdin.read()), context)
 banned = ("amplify_sandbox", "amplify_deployment.", "moto", "cryptography", "pytest", "requests")
 report["foreign"] = sorted(m for m in sys.modules if m.startswith(banned) or m == "amplify_deployment")
 print("REPORT " + json.dumps(report))
 """
-
-
-def _runtime_dir(base: Path) -> Path:
-    deps = base / "runtime"
-    deps.mkdir()
-    for name in RUNTIME:
-        origin = Path(importlib.util.find_spec(name).origin)  # type: ignore[union-attr, arg-type]
-        source = origin.parent if origin.name == "__init__.py" else origin
-        (deps / source.name).symlink_to(source, target_is_directory=source.is_dir())
-    return deps
+)
 
 
 def _asset_dir(base: Path) -> Path:
@@ -87,31 +80,28 @@ def _asset_dir(base: Path) -> Path:
     return asset
 
 
-MEMORY_SCRIPT = r"""
-import json, sys, time
-asset, deps = sys.argv[1], sys.argv[2]
-sys.path[:] = [asset, deps] + [p for p in sys.path if p]
+MEMORY_SCRIPT = (
+    PRELUDE
+    + r"""
 import amplify_deployment_handler.index as index
 
-class Context:
-    function_name = "fn"
-    aws_request_id = "req"
-    def __init__(self):
-        self.end = time.time() + 120
-    def get_remaining_time_in_millis(self):
-        return int((self.end - time.time()) * 1000)
-
 for event in json.loads(sys.stdin.read()):
-    index.handler(event, Context())
+    index.handler(event, lambda_env.LambdaContext.for_seconds(120, function_name="fn", aws_request_id="req"))
     # VmHWM: this process's peak RSS (ru_maxrss would include the forked pytest process's)
     hwm = next(l for l in open("/proc/self/status") if l.startswith("VmHWM:"))
     print("PEAK_KB", hwm.split()[1], flush=True)
 """
+)
+
+
+def _argv(python: str, script: str, tmp_path: Path) -> list[str]:
+    asset, deps = _asset_dir(tmp_path), runtime_dir(tmp_path / "runtime")
+    return [python, "-I", "-S", "-c", script, str(asset), str(deps), lambda_env.PATH]
 
 
 def _run(script: str, stdin: str, env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-I", "-S", "-c", script, str(_asset_dir(tmp_path)), str(_runtime_dir(tmp_path))],
+        _argv(sys.executable, script, tmp_path),
         input=stdin,
         capture_output=True,
         text=True,
@@ -121,7 +111,7 @@ def _run(script: str, stdin: str, env: dict[str, str], tmp_path: Path) -> subpro
     )
 
 
-def test_memory_stays_flat_while_a_big_site_moves(site, sandbox, cert_files, tmp_path):
+def test_memory_stays_flat_while_a_big_site_moves(site, sandbox, receiver, tmp_path):
     """48 MiB of incompressible content goes through each path (ZIP direct, ZIP merged, FILES); the
     function's peak RSS (VmHWM) grows by under 16 MiB (measured: ~1.5 MiB; reading the object into
     memory once makes it ~48 MiB): the site is streamed, never held in memory."""
@@ -141,11 +131,11 @@ def test_memory_stays_flat_while_a_big_site_moves(site, sandbox, cert_files, tmp
         cfn_event("Update", site.props(site.source(large), site.source(extra)), site.receiver, pid),  # merged
         cfn_event("Update", site.props(site.source(large), mode="FILES"), site.receiver, pid),  # FILES
     ]
-    env = {**sandbox.env(), "PATH": "/usr/bin:/bin", "SSL_CERT_FILE": str(cert_files[0])}
+    env = {**sandbox.env(), "PATH": "/usr/bin:/bin", "SSL_CERT_FILE": str(receiver.ca_file)}
     proc = _run(MEMORY_SCRIPT, json.dumps(events), env, tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     for event in events:
-        resp = site.receiver.response(event["RequestId"])
+        resp = the_answer(site.receiver, event)
         assert resp["Status"] == "SUCCESS", resp["Reason"]
     peaks = [int(line.split()[1]) * 1024 for line in proc.stdout.splitlines() if line.startswith("PEAK_KB")]
     assert len(peaks) == 4
@@ -163,7 +153,7 @@ def test_memory_stays_flat_while_a_big_site_moves(site, sandbox, cert_files, tmp
 @pytest.mark.parametrize("python", list(INTERPRETERS.values()), ids=[f"py{v}" for v in INTERPRETERS])
 @pytest.mark.parametrize("mode", ["ZIP", "FILES"])
 def test_handler_runs_from_the_asset_in_an_isolated_interpreter(
-    site, sandbox, cert_files, tmp_path, mode, python
+    site, sandbox, receiver, tmp_path, mode, python
 ):
     k1 = site.put_zip({"index.html": "one", "a.txt": "a"})
     k2 = site.put_zip({"index.html": "<<marker:0xbaba:0>>"})
@@ -172,11 +162,11 @@ def test_handler_runs_from_the_asset_in_an_isolated_interpreter(
     env = {
         **sandbox.env(),
         "PATH": "/usr/bin:/bin",
-        "SSL_CERT_FILE": str(cert_files[0]),
+        "SSL_CERT_FILE": str(receiver.ca_file),
         "AMPLIFY_DEPLOYMENT_FUNCTION_TIMEOUT": "60",
     }
     proc = subprocess.run(
-        [python, "-I", "-S", "-c", SCRIPT, str(_asset_dir(tmp_path)), str(_runtime_dir(tmp_path))],
+        _argv(python, SCRIPT, tmp_path),
         input=json.dumps(event),
         capture_output=True,
         text=True,
@@ -188,7 +178,7 @@ def test_handler_runs_from_the_asset_in_an_isolated_interpreter(
     assert proc.returncode == 0, output
     report = json.loads(next(line for line in proc.stdout.splitlines() if line.startswith("REPORT "))[7:])
     assert report == {"crhelper_at_import": False, "helper_at_import": False, "foreign": []}
-    resp = site.receiver.response(event["RequestId"])
+    resp = the_answer(site.receiver, event)
     assert resp["Status"] == "SUCCESS", resp["Reason"]
     assert site.fetch("/") == (200, b"two") and site.fetch("/a.txt") == (200, b"a")
     # the handler logged its stages to stderr (no Lambda log handler here), and no URL

@@ -26,13 +26,14 @@ for p in (REPO / "lambda", REPO / "tests" / "handler", HERE):
         sys.path.insert(0, str(p))
 
 from fault_proxy import FaultProxy  # noqa: E402
-from handler_support import Receiver  # noqa: E402
 from reliability_support import assert_reason  # noqa: E402,F401
 from site_harness import Site, new_site  # noqa: E402
 
+from amplify_sandbox.driver.receiver import ResponseReceiver  # noqa: E402
+
 
 @pytest.fixture
-def site(sandbox: Any, receiver: Receiver, handler_env: Callable[..., None]) -> Site:
+def site(sandbox: Any, receiver: ResponseReceiver, handler_env: Callable[..., None]) -> Site:
     return new_site(sandbox, receiver, app_name="reliability", branch="main", bucket="cdk-assets-reliability")
 
 
@@ -75,8 +76,6 @@ def fast_botocore_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(scope="session")
 def lambda_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     from lambda_process import LambdaHost, asset_dir
-
-    from amplify_sandbox.driver.receiver import ResponseReceiver
 
     base = tmp_path_factory.mktemp("lambda")
     with ResponseReceiver(base / "tls") as receiver:

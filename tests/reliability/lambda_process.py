@@ -17,12 +17,11 @@ from typing import Any
 
 from amplify_sandbox.driver import lambda_runner
 from amplify_sandbox.driver.receiver import ResponseReceiver
+from amplify_sandbox.lambda_env import custom_resource_event, function_arn, stack_id
 
 REPO = Path(__file__).resolve().parents[2]
-STACK_ID = (
-    "arn:aws:cloudformation:us-east-1:123456789012:stack/reliability/00000000-0000-4000-8000-000000000001"
-)
-ARN = "arn:aws:lambda:us-east-1:123456789012:function:amplify-deployment"
+STACK_ID = stack_id("reliability", unique="00000000-0000-4000-8000-000000000001")
+ARN = function_arn("amplify-deployment")
 
 
 def asset_dir(base: Path) -> Path:
@@ -51,18 +50,20 @@ class LambdaHost:
     def event(
         self, request_type: str, props: dict[str, Any], logical_id: str = "Site", **extra: Any
     ) -> dict[str, Any]:
+        """A Create/Update/Delete for ``logical_id``; ``extra`` keys (PhysicalResourceId,
+        OldResourceProperties...) are set on the event as given."""
         request_id = str(uuid.uuid4())
-        return {
-            "RequestType": request_type,
-            "ServiceToken": ARN,
-            "ResponseURL": self.receiver.new_url(STACK_ID, logical_id, request_id),
-            "StackId": STACK_ID,
-            "RequestId": request_id,
-            "LogicalResourceId": logical_id,
-            "ResourceType": "Custom::AmplifyDeployment",
-            "ResourceProperties": {"ServiceToken": ARN, **props},
-            **extra,
-        }
+        event = custom_resource_event(
+            request_type,
+            props,
+            response_url=self.receiver.new_url(STACK_ID, logical_id, request_id),
+            stack_id=STACK_ID,
+            logical_id=logical_id,
+            service_token=ARN,
+            request_id=request_id,
+        )
+        event.update(extra)
+        return event
 
     def invoke(
         self,

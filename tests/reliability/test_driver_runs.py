@@ -39,7 +39,9 @@ class _ProxiedSandbox:
 def raw_function_output(monkeypatch):
     """The driver removes the ResponseURL and any X-Amz-Signature from what a function prints;
     switch that off so the test sees exactly what the handler printed."""
-    monkeypatch.setattr("amplify_sandbox.driver.stack.redact", lambda text, secrets: text)
+    monkeypatch.setattr(
+        "amplify_sandbox.driver.provisioners.custom_resource.redact", lambda text, secrets: text
+    )
 
 
 def _hand_started_job(sb, app_id: str, seconds: float) -> str:

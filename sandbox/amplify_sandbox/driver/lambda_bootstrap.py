@@ -1,59 +1,51 @@
 """The Lambda runtime stand-in, run as a script: ``python -I -S lambda_bootstrap.py``.
 
 Stdlib only. Reads one invocation (JSON) from stdin: ``{"code_dir", "deps_dir", "handler", "event",
-"context"}``; builds ``sys.path = [code_dir, deps_dir] + stdlib`` (no site-packages: like Lambda, only
-boto3/botocore and what the code asset bundles can be imported); installs a root log handler in
-Lambda's text format; calls the handler with the event and a Lambda-like context object.
+"context", "lambda_env"}``; builds ``sys.path = [code_dir, deps_dir] + stdlib`` (no site-packages:
+like Lambda, only boto3/botocore and what the code asset bundles can be imported); installs a root
+log handler in Lambda's text format; calls the handler with the event and the context
+(``LambdaContext.from_dict(context)`` of ``amplify_sandbox/lambda_env.py``, loaded from its path
+``lambda_env``: the package itself is not importable here).
 
 Exit status: 0 when the handler returned, 1 when it raised, 2 when it could not be imported
 (Runtime.ImportModuleError / Runtime.HandlerNotFound), as Lambda reports them.
 """
 
+from __future__ import annotations
+
 import importlib
+import importlib.util
 import json
 import logging
 import os
 import sys
 import time
 import traceback
+from types import ModuleType
+from typing import Any
 
 
-class LambdaContext:
-    def __init__(self, info):
-        self.function_name = info["function_name"]
-        self.function_version = info.get("function_version", "$LATEST")
-        self.invoked_function_arn = info["invoked_function_arn"]
-        # a string, as awslambdaric reads it from AWS_LAMBDA_FUNCTION_MEMORY_SIZE
-        self.memory_limit_in_mb = str(info["memory_limit_in_mb"])
-        self.aws_request_id = info["aws_request_id"]
-        self.log_group_name = info["log_group_name"]
-        self.log_stream_name = info["log_stream_name"]
-        self.identity = None
-        self.client_context = None
-        self.tenant_id = None
-        self._deadline_ms = int(info["deadline_ms"])
-
-    def get_remaining_time_in_millis(self):
-        return max(0, self._deadline_ms - int(time.time() * 1000))
-
-    def __repr__(self):
-        return (
-            f"LambdaContext([aws_request_id={self.aws_request_id},log_group_name={self.log_group_name},"
-            f"function_name={self.function_name},memory_limit_in_mb={self.memory_limit_in_mb}])"
-        )
+def _load_by_path(name: str, path: str) -> ModuleType:
+    """A stdlib-only module of the sandbox package (lambda_env), loaded from its file: the package
+    itself is not importable here."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None, path
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 class _RequestIdFilter(logging.Filter):
-    def __init__(self, request_id):
+    def __init__(self, request_id: str) -> None:
         super().__init__()
         self.request_id = request_id
 
-    def filter(self, record):
+    def filter(self, record: logging.LogRecord) -> bool:
         record.aws_request_id = self.request_id
         return True
 
 
-def _setup_logging(request_id):
+def _setup_logging(request_id: str) -> None:
     handler = logging.StreamHandler(sys.stdout)
     formatter = logging.Formatter(
         "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s", "%Y-%m-%dT%H:%M:%S"
@@ -68,14 +60,14 @@ def _setup_logging(request_id):
         root.setLevel(level.upper())
 
 
-def _error(kind, message, exc=None):
+def _error(kind: str, message: str, exc: BaseException | None = None) -> None:
     stack = traceback.format_exception(type(exc), exc, exc.__traceback__) if exc is not None else []
     print(f"[ERROR] {kind}: {message}", flush=True)
     print(json.dumps({"errorMessage": message, "errorType": kind, "stackTrace": stack}), flush=True)
 
 
-def main():
-    invocation = json.loads(sys.stdin.read())
+def main() -> int:
+    invocation: dict[str, Any] = json.loads(sys.stdin.read())
     sys.stdin.close()
     stdlib = [p for p in sys.path if p]
     sys.path[:] = [invocation["code_dir"], invocation["deps_dir"]] + stdlib
@@ -106,7 +98,8 @@ def main():
         _error("Runtime.HandlerNotFound", f"Handler '{function_name}' missing on module '{module_name}'")
         return 2
 
-    context = LambdaContext(invocation["context"])
+    lambda_env = _load_by_path("_amplify_sandbox_lambda_env", invocation["lambda_env"])
+    context = lambda_env.LambdaContext.from_dict(invocation["context"])
     try:
         handler(invocation["event"], context)
     except Exception as exc:

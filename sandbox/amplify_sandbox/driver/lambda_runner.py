@@ -35,6 +35,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from amplify_sandbox import lambda_env
+from amplify_sandbox.lambda_env import LambdaContext
+
 BOOTSTRAP = Path(__file__).with_name("lambda_bootstrap.py")
 RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
 DEFAULT_TIMEOUT = 3
@@ -162,15 +165,16 @@ def invoke(
         "deps_dir": str(deps_dir),
         "handler": fn.handler,
         "event": event,
-        "context": {
-            "function_name": fn.function_name,
-            "invoked_function_arn": fn.arn,
-            "memory_limit_in_mb": fn.memory_size,
-            "aws_request_id": request_id,
-            "log_group_name": env.get("AWS_LAMBDA_LOG_GROUP_NAME", ""),
-            "log_stream_name": env.get("AWS_LAMBDA_LOG_STREAM_NAME", ""),
-            "deadline_ms": int(deadline * 1000),
-        },
+        "context": LambdaContext(
+            deadline_ms=int(deadline * 1000),
+            function_name=fn.function_name,
+            invoked_function_arn=fn.arn,
+            memory_limit_in_mb=fn.memory_size,
+            aws_request_id=request_id,
+            log_group_name=env.get("AWS_LAMBDA_LOG_GROUP_NAME", ""),
+            log_stream_name=env.get("AWS_LAMBDA_LOG_STREAM_NAME", ""),
+        ).to_dict(),
+        "lambda_env": lambda_env.PATH,  # the bootstrap cannot import the package: it loads the file
     }
     on_line(f"START RequestId: {request_id} Version: $LATEST")
     proc = subprocess.Popen(

@@ -12,6 +12,7 @@ ResponseURLs are credentials: this module never logs them; :func:`redact` remove
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import http.server
 import ipaddress
@@ -21,7 +22,7 @@ import secrets
 import ssl
 import threading
 import urllib.parse
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -130,14 +131,20 @@ class _Pending:
     signature: str
     url: str
     response: Response | None = None
+    answers: list[dict[str, Any]] = field(default_factory=list)  # every JSON body PUT, in order
 
 
 class ResponseReceiver:
-    """Start with :meth:`start` (or as a context manager); :meth:`new_url` per request."""
+    """Start with :meth:`start` (or as a context manager); :meth:`new_url` per request.
 
-    def __init__(self, tls_dir: Path, region: str = "us-east-1") -> None:
+    ``bucket``: the first segment of the URLs' path (default CloudFormation's regional response
+    bucket, ``cloudformation-custom-resource-response-<region without dashes>``).
+    """
+
+    def __init__(self, tls_dir: Path, region: str = "us-east-1", bucket: str | None = None) -> None:
         self.tls_dir = tls_dir
         self.region = region
+        self.bucket = bucket or f"cloudformation-custom-resource-response-{region.replace('-', '')}"
         self.ca_file: Path | None = None
         self._pending: dict[str, _Pending] = {}  # path -> pending
         self._lock = threading.Lock()
@@ -195,7 +202,7 @@ class ResponseReceiver:
         signature = secrets.token_hex(32)
         now = dt.datetime.now(dt.UTC)
         resource = urllib.parse.quote(f"{stack_id}|{logical_id}|{request_id}", safe="")
-        path = f"/cloudformation-custom-resource-response-{self.region.replace('-', '')}/{resource}"
+        path = f"/{self.bucket}/{resource}"
         query = urllib.parse.urlencode(
             {
                 "X-Amz-Algorithm": "AWS4-HMAC-SHA256",
@@ -216,6 +223,13 @@ class ResponseReceiver:
         with self._lock:
             pending = self._pending.get(urllib.parse.urlsplit(url).path)
             return pending.response if pending else None
+
+    def answers(self, url: str) -> list[dict[str, Any]]:
+        """Every JSON object PUT to ``url``, in order, checked or not (:meth:`response_for` is the
+        first one, as CloudFormation reads it)."""
+        with self._lock:
+            pending = self._pending.get(urllib.parse.urlsplit(url).path)
+            return list(pending.answers) if pending else []
 
     def forget(self, url: str) -> None:
         with self._lock:
@@ -241,6 +255,10 @@ class ResponseReceiver:
         with self._lock:
             if pending.response is None:  # CloudFormation takes the first answer
                 pending.response = response
+            with contextlib.suppress(ValueError):
+                doc = json.loads(body)
+                if isinstance(doc, dict):
+                    pending.answers.append(doc)
         request.send_response(200)
         request.send_header("Content-Length", "0")
         request.end_headers()
@@ -287,6 +305,11 @@ def _check_body(body: bytes, pending: _Pending) -> Response:
 
 
 _SIGNATURE = re.compile(r"(X-Amz-Signature=|Signature=)[0-9A-Za-z%/+=]+")
+
+
+def url_signature(url: str) -> str:
+    """The ``X-Amz-Signature`` of a presigned URL (a secret of its own), or ``""``."""
+    return urllib.parse.parse_qs(urllib.parse.urlsplit(url).query).get("X-Amz-Signature", [""])[0]
 
 
 def redact(text: str, secret_values: list[str]) -> str:

@@ -97,7 +97,7 @@ def intrinsic_name(value: Any) -> str | None:
     if isinstance(value, dict) and len(value) == 1:
         (key,) = value
         if key == "Ref" or key.startswith("Fn::"):
-            return key
+            return str(key)
     return None
 
 

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from amplify_sandbox.driver.graph import topological_order
+
 # What the CDK CLI adds to the context of every synth by default (aws-cdk CLI, `cdk synth`).
 CLI_DEFAULT_CONTEXT: dict[str, Any] = {
     "aws:cdk:enable-path-metadata": True,
@@ -218,18 +220,5 @@ def read_asset_manifest(path: Path, outdir: Path) -> tuple[list[FileAsset], list
 
 def _in_dependency_order(stacks: list[StackArtifact]) -> list[StackArtifact]:
     by_id = {s.artifact_id: s for s in stacks}
-    ordered: list[StackArtifact] = []
-    seen: set[str] = set()
-
-    def visit(stack: StackArtifact) -> None:
-        if stack.artifact_id in seen:
-            return
-        seen.add(stack.artifact_id)
-        for dep in stack.dependencies:
-            if dep in by_id:
-                visit(by_id[dep])
-        ordered.append(stack)
-
-    for stack in stacks:
-        visit(stack)
-    return ordered
+    order = topological_order(list(by_id), {s.artifact_id: s.dependencies for s in stacks})
+    return [by_id[artifact_id] for artifact_id in order]

@@ -1,28 +1,16 @@
-"""Reading a CloudFormation template: resource kinds, dependencies and the order to provision in."""
+"""Reading a CloudFormation template: resource types, dependencies and the order to provision in."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from amplify_sandbox.driver.graph import topological_order
 from amplify_sandbox.driver.resolver import references
 
 AMPLIFY_APP = "AWS::Amplify::App"
 AMPLIFY_BRANCH = "AWS::Amplify::Branch"
 LAMBDA_FUNCTION = "AWS::Lambda::Function"
 EVENT_INVOKE_CONFIG = "AWS::Lambda::EventInvokeConfig"
-
-#: accepted without action; they get plausible physical ids and ARNs
-PASSIVE_TYPES = frozenset(
-    {
-        "AWS::IAM::Role",
-        "AWS::IAM::Policy",
-        "AWS::IAM::ManagedPolicy",
-        "AWS::Logs::LogGroup",
-        "AWS::Lambda::EventInvokeConfig",
-        "AWS::Lambda::Permission",
-        "AWS::CDK::Metadata",
-    }
-)
 
 
 class TemplateError(Exception):
@@ -31,19 +19,6 @@ class TemplateError(Exception):
 
 def is_custom_resource(resource_type: str) -> bool:
     return resource_type.startswith("Custom::") or resource_type == "AWS::CloudFormation::CustomResource"
-
-
-def kind(resource_type: str) -> str:
-    """ "custom", "amplify", "lambda", "passive" or "unsupported"."""
-    if is_custom_resource(resource_type):
-        return "custom"
-    if resource_type in (AMPLIFY_APP, AMPLIFY_BRANCH):
-        return "amplify"
-    if resource_type == LAMBDA_FUNCTION:
-        return "lambda"
-    if resource_type in PASSIVE_TYPES:
-        return "passive"
-    return "unsupported"
 
 
 def dependencies(logical_id: str, resource: dict[str, Any], declared: set[str]) -> set[str]:
@@ -66,36 +41,13 @@ def dependency_graph(resources: dict[str, dict[str, Any]]) -> dict[str, set[str]
 def provision_order(resources: dict[str, dict[str, Any]]) -> list[str]:
     """A topological order of the resources (dependencies first), stable in template order."""
     graph = dependency_graph(resources)
-    ordered: list[str] = []
-    state: dict[str, int] = {}  # 1 visiting, 2 done
+    declared = list(resources)
+    visiting = {lid: sorted(deps, key=declared.index) for lid, deps in graph.items()}
 
-    def visit(node: str, chain: list[str]) -> None:
-        if state.get(node) == 2:
-            return
-        if state.get(node) == 1:
-            cycle = chain[chain.index(node) :] + [node]
-            raise TemplateError(f"circular dependency between resources: {' -> '.join(cycle)}")
-        state[node] = 1
-        for dep in sorted(graph[node], key=list(resources).index):
-            visit(dep, chain + [node])
-        state[node] = 2
-        ordered.append(node)
+    def cycle(chain: list[str]) -> TemplateError:
+        return TemplateError(f"circular dependency between resources: {' -> '.join(chain)}")
 
-    for logical_id in resources:
-        visit(logical_id, [])
-    return ordered
-
-
-def transitive_dependencies(graph: dict[str, set[str]], start: str) -> set[str]:
-    seen: set[str] = set()
-    stack = list(graph.get(start, ()))
-    while stack:
-        node = stack.pop()
-        if node in seen:
-            continue
-        seen.add(node)
-        stack.extend(graph.get(node, ()))
-    return seen
+    return topological_order(declared, visiting, on_cycle=cycle)
 
 
 def ref_target(value: Any) -> str | None:

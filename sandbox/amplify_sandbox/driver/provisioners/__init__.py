@@ -1,0 +1,39 @@
+"""One provisioner per kind of resource, and the registry that maps a resource type to its provisioner.
+
+Adding a resource type the driver provisions: a module with a :class:`~.base.Provisioner` subclass
+(its ``types``, ``create`` / ``update`` / ``delete`` / ``revert``) and one line in ``PROVISIONERS``.
+"""
+
+from __future__ import annotations
+
+from amplify_sandbox.driver.provisioners.amplify import AmplifyAppProvisioner, AmplifyBranchProvisioner
+from amplify_sandbox.driver.provisioners.base import Provisioner
+from amplify_sandbox.driver.provisioners.custom_resource import CustomResourceProvisioner
+from amplify_sandbox.driver.provisioners.lambda_function import LambdaFunctionProvisioner
+from amplify_sandbox.driver.provisioners.passive import PassiveProvisioner
+
+#: the registry: the first provisioner that handles a resource type provisions it
+PROVISIONERS: tuple[Provisioner, ...] = (
+    PassiveProvisioner(),
+    LambdaFunctionProvisioner(),
+    AmplifyAppProvisioner(),
+    AmplifyBranchProvisioner(),
+    CustomResourceProvisioner(),
+)
+
+
+def provisioner_for(resource_type: str) -> Provisioner | None:
+    """The provisioner of ``resource_type``, or None: a type the local driver does not support."""
+    for provisioner in PROVISIONERS:
+        if provisioner.handles(resource_type):
+            return provisioner
+    return None
+
+
+def kind(resource_type: str) -> str:
+    """ "custom", "amplify", "lambda", "passive" or "unsupported"."""
+    provisioner = provisioner_for(resource_type)
+    return provisioner.kind if provisioner is not None else "unsupported"
+
+
+__all__ = ["PROVISIONERS", "Provisioner", "kind", "provisioner_for"]
