@@ -1,5 +1,5 @@
-"""Quality gates that run with the suite: ruff (lint + format) on the repo, mypy --strict on the library
-and the handler."""
+"""Quality gates that run with the suite: ruff (lint + format) on the repo, mypy --strict on the library,
+the handler and the sandbox."""
 
 from __future__ import annotations
 
@@ -40,4 +40,9 @@ def test_mypy_strict_handler():
         "amplify_deployment_handler",
         cwd=REPO / "lambda",
     )
+    assert result.returncode == 0, result.stdout[-4000:]
+
+
+def test_mypy_strict_sandbox():
+    result = run(str(BIN / "mypy"), "-p", "amplify_sandbox")
     assert result.returncode == 0, result.stdout[-4000:]
