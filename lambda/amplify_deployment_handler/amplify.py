@@ -58,9 +58,8 @@ def _lost(exc: BaseException) -> bool:
 
 def limit_reason(what: str, app_branch: str, waited: float) -> str:
     return (
-        f"{what} on {app_branch} refused with LimitExceededException for {waited:.0f} s: an Amplify "
-        "quota is reached (concurrent jobs: 5 per account and Region by default). Wait for other jobs "
-        "to finish, or request a quota increase (Service Quotas)"
+        f"{what} on {app_branch} refused (LimitExceededException) for {waited:.0f} s: an Amplify quota "
+        "is full (concurrent jobs: 5 per Region by default); wait for other jobs or request a quota increase"
     )
 
 
