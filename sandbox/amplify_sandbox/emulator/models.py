@@ -346,7 +346,7 @@ class AmplifyBackend:
         if source_url is not None:
             return self._start_from_source(app_id, branch_name, source_url, source_url_type or "ZIP")
         if not job_id:
-            raise BadRequestException("jobId is required (or sourceUrl and sourceUrlType).")
+            raise BadRequestException("Must specify jobId or sourceUrl for StartDeploymentRequest.")
         with self._op() as now:
             branch = self._branch(app_id, branch_name)
             self._check_manual(self.apps[app_id])
