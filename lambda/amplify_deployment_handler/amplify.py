@@ -1,4 +1,9 @@
-"""Thin adapter over the Amplify API: wait for a free branch, create/start a deployment, poll, stop."""
+"""Thin adapter over the Amplify API: wait for a free branch, create/start a deployment, poll, stop.
+
+CreateDeployment and StartDeployment are not idempotent: a call can take effect while its answer is
+lost (HTTP 5xx, a read timeout, a reset connection). They go through ``once_client`` (no botocore
+retries) so that the handler, not botocore, decides what a lost answer means (lost_answers.py).
+"""
 
 from __future__ import annotations
 
@@ -8,9 +13,10 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as NotConnected
 
-from . import jobs
+from . import jobs, lost_answers
 from .deadline import Deadline
 from .error_codes import botocore_error_code
 from .logs import event
@@ -19,6 +25,10 @@ from .retry import backoff
 RETRYABLE_CODES = frozenset(
     {"LimitExceededException", "TooManyRequestsException", "InternalFailureException"}
 )
+LIMIT_CODE = "LimitExceededException"
+#: how long one call retries LimitExceededException (a rate limit, or a quota that retrying cannot
+#: fix: apps per Region, branches per app, concurrent jobs) before the deployment fails, in seconds
+LIMIT_WAIT_S = 60.0
 
 
 class AmplifyError(Exception):
@@ -32,6 +42,25 @@ class AmplifyError(Exception):
 
 class BranchBusy(AmplifyError):
     """CreateDeployment refused: another job appeared on the branch after we found it free."""
+
+
+class LostAnswer(AmplifyError):
+    """The call may have taken effect, but its answer was lost (HTTP 5xx, read timeout, reset)."""
+
+
+def _lost(exc: BaseException) -> bool:
+    """Did the request reach Amplify with its effect unknown? (5xx, or sent and no answer)."""
+    if isinstance(exc, ClientError):
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+        return int(status) >= 500
+    return isinstance(exc, HTTPClientError)
+
+
+def limit_reason(what: str, app_branch: str, waited: float) -> str:
+    return (
+        f"{what} on {app_branch} refused (LimitExceededException) for {waited:.0f} s: an Amplify quota "
+        "is full (concurrent jobs: 5 per Region by default); wait for other jobs or request a quota increase"
+    )
 
 
 def _short(exc: BaseException) -> str:
@@ -51,13 +80,20 @@ class Amplify:
         deadline: Deadline,
         sleep: Callable[[float], None] = time.sleep,
         now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        once_client: Any = None,
+        limit_wait_s: float = LIMIT_WAIT_S,
     ) -> None:
         self.client = client
+        #: the client for CreateDeployment/StartDeployment: without botocore retries (see module doc)
+        self.once = once_client if once_client is not None else client
         self.app_id = app_id
         self.branch = branch
         self.deadline = deadline
+        self.limit_wait_s = limit_wait_s
         self._sleep = sleep
         self._now = now
+        #: the newest job id on the branch when it was last seen free (orphans are newer)
+        self.newest_seen = 0
 
     def _ids(self) -> dict[str, str]:
         return {"appId": self.app_id, "branchName": self.branch}
@@ -65,30 +101,60 @@ class Amplify:
     def _pause(self, seconds: float) -> None:
         self._sleep(max(0.0, min(seconds, self.deadline.remaining())))
 
-    def _retrying(self, what: str, call: Callable[[], Any]) -> Any:
-        """Call, retrying LimitExceeded/throttling (beyond botocore's own retries) until the deadline."""
+    def _retrying(self, what: str, call: Callable[[], Any], lost_ok: bool = False) -> Any:
+        """Call, retrying throttling and InternalFailure (beyond botocore's own retries) until the
+        deadline, and LimitExceeded for at most ``limit_wait_s``. With ``lost_ok`` (a call that is not
+        idempotent) an ambiguous failure raises LostAnswer at once, and a request that never reached
+        Amplify (no connection) is retried."""
         attempt = 0
+        limited = 0.0  # seconds paused for LimitExceeded
+        where = f"{self.app_id}/{self.branch}"
         while True:
             attempt += 1
             try:
                 return call()
             except ClientError as exc:
                 code = botocore_error_code(exc)
+                if lost_ok and _lost(exc):
+                    raise LostAnswer(f"{what} failed on {where}: {_short(exc)}", code) from exc
                 if code not in RETRYABLE_CODES:
                     message = str(exc.response.get("Error", {}).get("Message", ""))
-                    reason = f"{what} failed on {self.app_id}/{self.branch}: {_short(exc)}"
+                    reason = f"{what} failed on {where}: {_short(exc)}"
                     if what == "CreateDeployment" and "not finished" in message:
                         raise BranchBusy(reason, code, message) from exc
                     raise AmplifyError(reason, code, message) from exc
                 pause = backoff(attempt, 1.0, 15.0)
+                if code == LIMIT_CODE:
+                    if limited >= self.limit_wait_s:
+                        raise AmplifyError(limit_reason(what, where, limited), code) from exc
+                    pause = min(pause, self.limit_wait_s - limited + 0.01)
+                    limited += pause
                 if self.deadline.remaining() < pause + 1:
+                    if code == LIMIT_CODE:
+                        raise AmplifyError(limit_reason(what, where, limited), code) from exc
                     raise AmplifyError(
-                        f"{what} kept failing with {code} on {self.app_id}/{self.branch} until the deadline"
+                        f"{what} kept failing with {code} on {where} until the deadline"
                     ) from exc
                 event("retry", msg=f"amplify: {what} got {code}, retrying in {pause:.1f}s")
                 self._pause(pause)
             except BotoCoreError as exc:
-                raise AmplifyError(f"{what} failed on {self.app_id}/{self.branch}: {_short(exc)}") from exc
+                if lost_ok and isinstance(exc, HTTPClientError):
+                    raise LostAnswer(f"{what} failed on {where}: {_short(exc)}", type(exc).__name__) from exc
+                pause = backoff(attempt, 1.0, 15.0)
+                if not (lost_ok and isinstance(exc, NotConnected)) or self.deadline.remaining() < pause + 1:
+                    raise AmplifyError(f"{what} failed on {where}: {_short(exc)}") from exc
+                event("retry", msg=f"amplify: {what} could not connect, retrying in {pause:.1f}s")
+                self._pause(pause)
+
+    def list_jobs(self) -> list[Mapping[str, Any]]:
+        resp = self._retrying("ListJobs", lambda: self.client.list_jobs(**self._ids(), maxResults=20))
+        summaries: list[Mapping[str, Any]] = resp.get("jobSummaries", [])
+        return summaries
+
+    def get_job(self, job_id: str) -> Mapping[str, Any]:
+        resp = self._retrying("GetJob", lambda: self.client.get_job(**self._ids(), jobId=job_id))
+        job: Mapping[str, Any] = resp.get("job", {})
+        return job
 
     # -- the branch must be free ------------------------------------------------------------------
     def wait_until_free(self, abandoned_after_s: float) -> None:
@@ -98,15 +164,16 @@ class Amplify:
         waited_for: set[str] = set()
         stopped: set[str] = set()
         while True:
-            resp = self._retrying("ListJobs", lambda: self.client.list_jobs(**self._ids(), maxResults=20))
-            state = jobs.classify(resp.get("jobSummaries", []), self._now(), abandoned_after_s)
+            summaries = self.list_jobs()
+            self.newest_seen = max([_int(j.get("jobId")) for j in summaries] + [self.newest_seen])
+            state = jobs.classify(summaries, self._now(), abandoned_after_s)
             blocking = list(state.blocking)
             fresh = [j for j in state.abandoned if str(j.get("jobId")) not in stopped]
             blocking += [j for j in state.abandoned if str(j.get("jobId")) in stopped]
             for job in fresh:
-                job_id = str(job.get("jobId"))
-                why = "PENDING longer than the function timeout"
-                event("wait", job_id=job_id, status="PENDING", action="stopping", why=why)
+                job_id, status = str(job.get("jobId")), str(job.get("status"))
+                why = "never started, older than the function timeout"
+                event("wait", job_id=job_id, status=status, action="stopping", why=why)
                 stopped.add(job_id)
                 self.stop(job_id, quiet_errors=True)
             if fresh:
@@ -116,11 +183,21 @@ class Amplify:
             attempt += 1
             first = blocking[0]
             job_id, status = str(first.get("jobId")), str(first.get("status"))
+            unsure = any(str(j.get("jobId")) == job_id for j in state.undecidable)
             if job_id not in waited_for:
                 waited_for.add(job_id)
-                event("wait", job_id=job_id, status=status, action="waiting")
+                fields: dict[str, Any] = {"job_id": job_id, "status": status, "action": "waiting"}
+                if unsure:
+                    fields["why"] = "may be started and queued, or abandoned: Amplify's answers cannot tell"
+                event("wait", **fields)
             pause = min(15.0, 1.0 * 1.5 ** (attempt - 1))
             if self.deadline.remaining() < pause + 1:
+                if unsure:
+                    raise AmplifyError(
+                        f"branch {self.app_id}/{self.branch} is busy: job {job_id} still {status}, older "
+                        "than the function timeout; queued or abandoned, Amplify cannot tell: if "
+                        "abandoned, stop it (StopJob), then retry"
+                    )
                 raise AmplifyError(
                     f"branch {self.app_id}/{self.branch} is busy: job {job_id} still {status}; "
                     "retry the deployment when it has finished"
@@ -129,16 +206,16 @@ class Amplify:
 
     # -- one deployment ---------------------------------------------------------------------------
     def create(self, file_map: Mapping[str, str] | None) -> Mapping[str, Any]:
+        """CreateDeployment; after a lost answer, stop the orphan job it may have created and create
+        again (lost_answers.create_once)."""
         kwargs: dict[str, Any] = dict(self._ids())
         if file_map is not None:
             kwargs["fileMap"] = dict(file_map)
-        response: Mapping[str, Any] = self._retrying(
-            "CreateDeployment", lambda: self.client.create_deployment(**kwargs)
-        )
-        return response
+        return lost_answers.create(self, lambda: self.once.create_deployment(**kwargs))
 
     def start(self, job_id: str) -> None:
-        self._retrying("StartDeployment", lambda: self.client.start_deployment(**self._ids(), jobId=job_id))
+        """StartDeployment; after a lost answer, read the job before concluding anything."""
+        lost_answers.start(self, job_id, lambda: self.once.start_deployment(**self._ids(), jobId=job_id))
 
     def start_source(self, source: Mapping[str, str]) -> str:
         """StartDeployment without CreateDeployment: Amplify fetches `source` (sourceUrl and
@@ -153,7 +230,13 @@ class Amplify:
         gives up too early leaves a PENDING job blocking the branch); True when Amplify accepted it.
         Errors are logged, not raised, with quiet_errors."""
         try:
-            self._retrying(f"StopJob {job_id}", lambda: self.client.stop_job(**self._ids(), jobId=job_id))
+            try:
+                self._retrying(f"StopJob {job_id}", lambda: self.client.stop_job(**self._ids(), jobId=job_id))
+            except AmplifyError as refused:
+                # a retried StopJob whose first answer was lost is refused: the job is already stopped
+                status = str(self.get_job(job_id).get("summary", {}).get("status", ""))
+                if status not in jobs.FAILED_STATES:
+                    raise refused
             event("job", job_id=job_id, action="stop_requested")
             return True
         except AmplifyError as exc:
@@ -168,8 +251,7 @@ class Amplify:
         pause = first_pause
         last = ""
         while True:
-            resp = self._retrying("GetJob", lambda: self.client.get_job(**self._ids(), jobId=job_id))
-            job = resp.get("job", {})
+            job = self.get_job(job_id)
             status = str(job.get("summary", {}).get("status", ""))
             if status != last:
                 event("job", job_id=job_id, status=status)
@@ -180,9 +262,22 @@ class Amplify:
                 raise AmplifyError(jobs.failure_reason(job_id, status, job.get("steps", [])))
             if self.deadline.remaining() < pause + 0.5:
                 self.stop(job_id, quiet_errors=True)
+                if status in jobs.UNSTARTED_LOOKING:
+                    raise AmplifyError(
+                        f"Amplify job {job_id} still {status} near the Lambda timeout: stopped it (queued "
+                        "behind the account's concurrent-jobs limit?); the previous content stays live. "
+                        "Retry when other jobs finish, or request a quota increase"
+                    )
                 raise AmplifyError(
                     f"Amplify job {job_id} still {status} near the Lambda timeout: stopped it; "
                     "the previous content stays live. Retry, or raise the function timeout"
                 )
             self._pause(pause)
             pause = min(max_pause, pause * 1.5)
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(str(value))
+    except ValueError:
+        return 0

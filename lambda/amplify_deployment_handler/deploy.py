@@ -48,9 +48,12 @@ def deploy(
     deadline: Deadline,
     settings: Settings = _DEFAULT_SETTINGS,
     sleep: Callable[[float], None] | None = None,
+    amplify_once: Any = None,
 ) -> Result:
+    """Deploy; ``amplify_once``: an Amplify client without botocore retries for CreateDeployment and
+    StartDeployment (the handler settles their lost answers itself; default: ``amplify_client``)."""
     try:
-        return _deploy(props, s3, amplify_client, deadline, settings, sleep)
+        return _deploy(props, s3, amplify_client, deadline, settings, sleep, amplify_once)
     except (planning.PlanError, SourceError, AmplifyError, UploadError) as exc:
         raise DeploymentError(str(exc)) from exc
 
@@ -62,6 +65,7 @@ def _deploy(
     deadline: Deadline,
     settings: Settings,
     sleep: Callable[[float], None] | None,
+    amplify_once: Any,
 ) -> Result:
     # plan: list the sources' zips, merge them, choose the upload mode
     sources, listings = read_sources(s3, props)
@@ -73,7 +77,15 @@ def _deploy(
     try:
         # prepare: before any job exists, so nothing blocks the branch meanwhile
         mode.prepare()
-        amp = Amplify(amplify_client, props.app_id, props.branch_name, deadline, sleep=sleep or time.sleep)
+        amp = Amplify(
+            amplify_client,
+            props.app_id,
+            props.branch_name,
+            deadline,
+            sleep=sleep or time.sleep,
+            once_client=amplify_once,
+            limit_wait_s=settings.limit_wait_s,
+        )
         if mode.creates_deployment:
             # wait for the branch, create; upload and start, or stop the job again
             created = _create_when_free(amp, mode.file_map(), settings.abandoned_after_s)

@@ -29,3 +29,12 @@ def s3_xml_error_code(body: bytes) -> str:
     """The `<Code>` of an S3 XML error body (its first 2 KiB), or "" when there is none."""
     m = _S3_CODE.search(body[:2048])
     return m.group(1).decode("ascii") if m else ""
+
+
+_S3_MESSAGE = re.compile(rb"<Message>([^<]{0,200})</Message>")
+
+
+def s3_xml_error_message(body: bytes) -> str:
+    """The `<Message>` of an S3 XML error body (its first 2 KiB), or ""."""
+    m = _S3_MESSAGE.search(body[:2048])
+    return m.group(1).decode("utf-8", "replace") if m else ""

@@ -59,7 +59,7 @@ def settings_from_env() -> Settings:
     )
 
 
-def _clients(workers: int) -> tuple[Any, Any]:
+def _clients(workers: int) -> tuple[Any, Any, Any]:
     import boto3
     from botocore.config import Config
 
@@ -76,7 +76,14 @@ def _clients(workers: int) -> tuple[Any, Any]:
         "amplify",
         config=Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=10, read_timeout=30),
     )
-    return s3, amplify
+    # CreateDeployment/StartDeployment: one attempt each; the handler settles a lost answer itself
+    amplify_once = boto3.client(
+        "amplify",
+        config=Config(
+            retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=10, read_timeout=30
+        ),
+    )
+    return s3, amplify, amplify_once
 
 
 def _fail(reason: str, physical_id: str | None, started: float) -> str | None:
@@ -112,8 +119,8 @@ def _create_or_update(event: dict[str, Any], context: Any) -> str | None:
     )
     settings = settings_from_env()
     try:
-        s3, amplify = _clients(settings.workers)
-        result = deploy(props, s3, amplify, deadline, settings)
+        s3, amplify, amplify_once = _clients(settings.workers)
+        result = deploy(props, s3, amplify, deadline, settings, amplify_once=amplify_once)
     except DeploymentError as exc:
         return _fail(str(exc), old_id or props.physical_id, started)
     except Exception as exc:

@@ -16,3 +16,4 @@ class Settings:
     upload: UploadPolicy = field(default_factory=UploadPolicy)
     tmp_dir: str | None = None
     progress_interval: float = DEFAULT_PROGRESS_INTERVAL  # seconds between upload progress lines
+    limit_wait_s: float = 60.0  # how long one Amplify call retries LimitExceededException

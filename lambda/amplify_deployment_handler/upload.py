@@ -6,6 +6,7 @@ name the file being uploaded instead.
 
 from __future__ import annotations
 
+import base64
 import http.client
 import socket
 import ssl
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from .deadline import Deadline
-from .error_codes import s3_xml_error_code
+from .error_codes import s3_xml_error_code, s3_xml_error_message
 from .logs import event
 from .retry import backoff
 from .s3io import SourceError
@@ -30,6 +31,11 @@ class UploadPolicy:
     timeout: float = 60.0  # socket timeout: a stalled connect/send/receive fails the attempt
     backoff_base: float = 0.5
     backoff_max: float = 8.0
+
+
+def content_md5(md5_hex: str) -> str:
+    """The Content-MD5 header of a body whose md5 is `md5_hex`: base64 of the 16 digest bytes."""
+    return base64.b64encode(bytes.fromhex(md5_hex)).decode("ascii")
 
 
 class UploadError(Exception):
@@ -90,12 +96,17 @@ def put(
     deadline: Deadline,
     policy: UploadPolicy = UploadPolicy(),
     abort: threading.Event | None = None,
+    content_md5: str | None = None,
 ) -> int:
     """PUT `length` bytes from a fresh `body()` iterable per attempt; returns the attempts used.
+    `content_md5` (base64 of the body's md5) is sent as Content-MD5: S3 then verifies the body.
 
     Retries 5xx/408/429 answers, connection errors, timeouts and source read errors with backoff;
     stops at once on other 4xx answers, at the deadline, or when `abort` is set.
     """
+    headers = {"Content-Length": str(length)}
+    if content_md5 is not None:
+        headers["Content-MD5"] = content_md5
     parts = urlsplit(url)
     scheme, host, port = parts.scheme, parts.hostname or "", parts.port
     target = parts.path or "/"
@@ -111,7 +122,7 @@ def put(
             conn.timeout = timeout
             if conn.sock is not None:
                 conn.sock.settimeout(timeout)
-            conn.request("PUT", target, body=body(), headers={"Content-Length": str(length)})
+            conn.request("PUT", target, body=body(), headers=headers)
             resp = conn.getresponse()
             answer = resp.read(4096)
             while resp.read(65536):
@@ -123,6 +134,11 @@ def put(
             _drop(scheme, host, port)
             code = s3_xml_error_code(answer)
             last = f"HTTP {resp.status}{' ' + code if code else ''}"
+            if resp.status == 403 and "expired" in s3_xml_error_message(answer).lower():
+                raise UploadError(
+                    f"upload of {what} refused: its upload URL has expired ({last}: Request has expired); "
+                    "the deployment outlived the URL's lifetime: retry it"
+                )
             if resp.status not in RETRY_STATUSES:
                 raise UploadError(f"upload of {what} refused: {last}")
         except UploadError:

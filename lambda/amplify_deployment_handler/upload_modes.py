@@ -32,7 +32,7 @@ from .props import FILES, DeploymentProps
 from .s3io import object_chunks
 from .settings import Settings
 from .sources import Source, content
-from .upload import UploadError, put
+from .upload import UploadError, content_md5, put
 
 
 @dataclass(frozen=True)
@@ -193,7 +193,8 @@ class Files(UploadMode):
             else:
                 body = lambda: _guard(content(site.s3, src, e), deadline, e.path)  # noqa: E731
             with large if data is None and not planning.is_small(e.info) else contextlib.nullcontext():
-                put(urls[e.path], body, sizes[e.path], e.path, deadline, settings.upload, abort)
+                md5 = content_md5(self.digests[e.path])
+                put(urls[e.path], body, sizes[e.path], e.path, deadline, settings.upload, abort, md5)
             kept.pop(e.path, None)
             progress.add(1, sizes[e.path])
 

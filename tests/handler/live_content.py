@@ -10,7 +10,7 @@ from typing import Any
 
 def live_paths(backend: Any, app_id: str, branch_name: str) -> list[str]:
     """Sorted paths of the branch's live deployment (no leading '/'), [] when nothing is live."""
-    with backend.lock:
+    with backend._lock:  # the emulator backend's own lock: a consistent view of the branch
         branch = backend.apps[app_id].branches[branch_name]
         if branch.live_job_id is None:
             return []

@@ -120,6 +120,15 @@ class Faults:
                 return Fail()
             return None
 
+    def answer_lost(self, operation: str) -> str | None:
+        """After ``operation`` was carried out: how its answer is lost ("500" or "reset"), when a
+        lose_next_* knob says so (consumes one), else None."""
+        knob = "lose_next_" + "".join("_" + c.lower() if c.isupper() else c for c in operation).lstrip("_")
+        with self._lock:
+            if not hasattr(self.knobs, knob) or not self._take(knob, "answer_lost"):
+                return None
+            return self.knobs.lost_answer_as
+
     def job_failure(self) -> str | None:
         """The reason a starting job must fail, when ``fail_next_jobs`` says so (consumes one)."""
         with self._lock:

@@ -1,7 +1,10 @@
-"""A deployment job's life: PENDING after CreateDeployment (PROVISIONING while a sourceUrl downloads),
-then, from StartDeployment, PENDING for the first quarter of its duration, RUNNING, and SUCCEED or
-FAILED at its end; CANCELLED by StopJob. The rules here work on one job; the backend applies them
-under its lock and owns what they imply for the branch (live content, trash, quotas).
+"""A deployment job's life: after CreateDeployment, ``unstarted_status`` (PENDING or CREATED: knob
+``unstarted_status``; PROVISIONING while a sourceUrl downloads); from StartDeployment PENDING, queued
+while the account has no free concurrent-job slot (knob ``over_limit_start=queued``), then for the
+first quarter of its duration once it holds a slot; RUNNING; SUCCEED or FAILED at its end; CANCELLED
+by StopJob. The rules here work on one job; the backend applies them under its lock and owns what
+they imply for the branch (live content, trash, quotas). docs/emulator.md's ledger says where each
+rule comes from.
 """
 
 from __future__ import annotations
@@ -36,7 +39,10 @@ class Job:
     file_map: dict[str, str] | None = None
     #: fileMap names in upload-slot order: the file of slot i is stored as files/<i>
     names: list[str] = field(default_factory=list)
+    #: when StartDeployment accepted it (None: never started)
     start_time: float | None = None
+    #: when it got a concurrent-job slot and began to run (None while unstarted or queued)
+    run_time: float | None = None
     end_time: float | None = None
     duration: float = 0.0
     #: set once final: SUCCEED, FAILED or CANCELLED
@@ -48,14 +54,21 @@ class Job:
     provisioning: bool = False
     source_url: str | None = None
     source_url_type: str | None = None
+    #: the status of this job while it is created and never started (knob unstarted_status, sampled
+    #: at CreateDeployment)
+    unstarted_status: str = "PENDING"
+    #: its fileMap upload URLs sign the Content-MD5 header (knob upload_content_md5=required)
+    md5_signed: bool = False
 
     def status(self, now: float) -> str:
         if self.final_status:
             return self.final_status
         if self.provisioning:
             return "PROVISIONING"
-        if self.start_time is None or now < self.start_time + self.duration * 0.25:
-            return "PENDING"
+        if self.start_time is None:
+            return self.unstarted_status
+        if self.run_time is None or now < self.run_time + self.duration * 0.25:
+            return "PENDING"  # queued for a slot, or in its first quarter
         return "RUNNING"
 
     @property
@@ -63,11 +76,21 @@ class Job:
         return self.start_time is not None or self.provisioning
 
     @property
+    def holds_slot(self) -> bool:
+        """Counts toward the account's concurrent jobs: downloading its source, or running."""
+        return not self.final_status and (self.provisioning or self.run_time is not None)
+
+    @property
+    def queued(self) -> bool:
+        """Started, waiting for a concurrent-job slot."""
+        return not self.final_status and self.start_time is not None and self.run_time is None
+
+    @property
     def due(self) -> float | None:
-        """When a started job ends (None while it is not running toward an end)."""
-        if self.final_status or self.start_time is None or self.provisioning:
+        """When a running job ends (None while it is not running toward an end)."""
+        if self.final_status or self.run_time is None or self.provisioning:
             return None
-        return self.start_time + self.duration
+        return self.run_time + self.duration
 
 
 @dataclass(frozen=True)
@@ -81,6 +104,9 @@ class JobView:
     status: str
     now: float
     log_url: str
+    #: the summary's startTime (knob job_start_time: the StartDeployment time once started, or always
+    #: the creation time)
+    start_shown: float
 
 
 @dataclass(frozen=True)
@@ -113,14 +139,31 @@ def check_no_unfinished(last: Job | None, now: float) -> None:
         )
 
 
-def check_concurrency(every_job: Iterable[Job], now: float, limit: int) -> None:
-    """The account's quota of started, unfinished jobs (created, unstarted ones do not count: assumption)."""
-    running = sum(1 for job in every_job if job.started and job.status(now) in UNFINISHED)
+def slots_taken(every_job: Iterable[Job]) -> int:
+    """Jobs holding one of the account's concurrent-job slots (created, unstarted or queued jobs do
+    not: assumption)."""
+    return sum(1 for job in every_job if job.holds_slot)
+
+
+def check_concurrency(every_job: Iterable[Job], limit: int) -> None:
+    """``over_limit_start=refused``: a start beyond the account's concurrent jobs is refused."""
+    running = slots_taken(every_job)
     if running >= limit:
         raise LimitExceededException(
             f"Too many concurrent jobs: {running} jobs are running in this account, the limit is "
             f"{limit}. Retry when one has finished."
         )
+
+
+def admit_queued(every_job: Iterable[Job], now: float, limit: int) -> bool:
+    """``over_limit_start=queued``: give free slots to queued jobs, oldest start first (lazily: at the
+    first call after a slot frees). True when a job was admitted."""
+    jobs = list(every_job)
+    free = limit - slots_taken(jobs)
+    waiting = sorted((j for j in jobs if j.queued), key=lambda j: (j.start_time or 0.0, j.job_id))
+    for job in waiting[: max(0, free)]:
+        job.run_time = now
+    return free > 0 and bool(waiting)
 
 
 def parse_job_id(job_id: str) -> int:
@@ -152,9 +195,13 @@ def fail_if_late(job: Job, now: float, deadline: float) -> str | None:
     return job.status_reason
 
 
-def start(job: Job, now: float, duration: float, injected_failure: str | None, job_dir: Path) -> None:
-    """Start the job; decide now whether it will fail (an injected failure, or an incomplete upload)."""
+def start(
+    job: Job, now: float, duration: float, injected_failure: str | None, job_dir: Path, slot: bool
+) -> None:
+    """Start the job, running at once when it has a slot, else queued; decide now whether it will fail
+    (an injected failure, or an incomplete upload)."""
     job.start_time = now
+    job.run_time = now if slot else None
     job.duration = duration
     job.failure = injected_failure or missing_upload(job, job_dir)
 
@@ -191,9 +238,9 @@ def cancel(job: Job, job_id: str, branch_name: str, now: float) -> None:
 
 
 def finish(job: Job) -> bool:
-    """End a started job at its due time: SUCCEED (True) or FAILED with its reason (False)."""
-    assert job.start_time is not None
-    job.end_time = job.start_time + job.duration
+    """End a running job at its due time: SUCCEED (True) or FAILED with its reason (False)."""
+    assert job.run_time is not None
+    job.end_time = job.run_time + job.duration
     if job.failure:
         job.final_status = "FAILED"
         job.status_reason = job.failure + " The previous deployment stays live."

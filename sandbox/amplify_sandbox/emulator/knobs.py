@@ -14,6 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 THROTTLE_CODES = ("TooManyRequestsException", "LimitExceededException")
+#: the operations whose answer a knob can lose (lose_next_<operation in snake case>)
+LOSABLE_OPERATIONS = ("CreateDeployment", "StartDeployment", "StopJob", "GetJob")
+#: S3's single-PUT limit (5 GiB) and Amplify's documented "5 GB" read as 5,000,000,000 bytes
+UPLOAD_LIMITS = (5 * 1024**3, 5_000_000_000)
 
 _T = TypeVar("_T")
 
@@ -59,10 +63,61 @@ class Knobs:
         0.2, "seconds from StartDeployment to the job's end (the first quarter PENDING, then RUNNING)"
     )
     max_concurrent_jobs: int = _knob(
-        5, "started, unfinished jobs allowed at once over all apps (the account quota; LimitExceeded beyond)"
+        5, "jobs allowed to run at once over all apps (the account quota; see over_limit_start)"
+    )
+    # -- alternatives for what AWS does not document (docs/emulator.md, "Ledger") --------------------
+    unstarted_status: str = _knob(
+        "PENDING",
+        "the status of a job created by CreateDeployment and never started: PENDING or CREATED "
+        "(undocumented; CREATED entered the API model in December 2024)",
+        ("PENDING", "CREATED"),
+    )
+    over_limit_start: str = _knob(
+        "refused",
+        "a StartDeployment beyond max_concurrent_jobs: refused (LimitExceededException, the job stays "
+        "unstarted) or queued (accepted; the job stays PENDING until a slot frees, as AWS does for builds)",
+        ("refused", "queued"),
+    )
+    job_start_time: str = _knob(
+        "at_start",
+        "a job's summary startTime: at_start (the creation time until StartDeployment, then its time) or "
+        "at_creation (always the creation time)",
+        ("at_start", "at_creation"),
+    )
+    lose_next_create_deployment: int = _knob(
+        0, "the next N CreateDeployment calls are carried out, then their answer is lost (lost_answer_as)"
+    )
+    lose_next_start_deployment: int = _knob(
+        0, "the next N StartDeployment calls are carried out, then their answer is lost (lost_answer_as)"
+    )
+    lose_next_stop_job: int = _knob(
+        0, "the next N StopJob calls are carried out, then their answer is lost (lost_answer_as)"
+    )
+    lose_next_get_job: int = _knob(
+        0, "the next N GetJob calls are carried out, then their answer is lost (lost_answer_as)"
+    )
+    lost_answer_as: str = _knob(
+        "500",
+        "how a lost answer shows: 500 (HTTP 500 InternalFailureException) or reset (the connection is "
+        "closed without an answer)",
+        ("500", "reset"),
+    )
+    upload_content_md5: str = _knob(
+        "optional",
+        "Content-MD5 on fileMap uploads: optional (checked when sent) or required (the URLs sign it: a PUT "
+        "without the fileMap's md5 in it answers 403 SignatureDoesNotMatch)",
+        ("optional", "required"),
+    )
+    max_upload_bytes: int = _knob(
+        UPLOAD_LIMITS[0],
+        f"the largest upload body accepted (400 EntityTooLarge beyond): {UPLOAD_LIMITS[0]} (S3's single "
+        f'PUT, 5 GiB) or {UPLOAD_LIMITS[1]} (Amplify\'s "5 GB" read as decimal)',
     )
     start_deadline: float = _knob(8 * 3600.0, "seconds allowed between CreateDeployment and StartDeployment")
-    upload_url_expiry: int = _knob(3600, "lifetime (X-Amz-Expires) of the upload URLs, in seconds")
+    upload_url_expiry: int = _knob(
+        3600,
+        "lifetime (X-Amz-Expires) of the upload URLs, in seconds (undocumented; 0 = expired at once)",
+    )
     clock_offset: float = _knob(
         0.0, "seconds added to the emulator's clock (lets another process jump past expiries and deadlines)"
     )
@@ -109,7 +164,7 @@ class Counters:
     uploads_accepted: int = 0
     uploads_rejected: int = 0
     #: faults injected by knobs: throttled, api_stalled, upload_failed, upload_dropped, upload_stalled,
-    #: job_failed
+    #: job_failed, answer_lost (a lose_next_* knob fired)
     injected: dict[str, int] = field(default_factory=dict)
     #: seconds of latency injected by the latency knob, summed over requests
     latency_seconds: float = 0.0

@@ -35,7 +35,7 @@ from .site import SiteFile, SiteIndex
 from .source_url import download_zip
 from .state import App, Branch, Settings, app_from_dict
 from .store import StateStore
-from .uploads import UploadTarget
+from .uploads import UploadTarget, upload_target
 
 DEFAULT_REGION = "us-east-1"
 MAX_BRANCHES_PER_APP = 50
@@ -157,6 +157,9 @@ class AmplifyBackend:
             status=job.status(now),
             now=now,
             log_url=f"{self.public_url}/_sandbox/logs/{branch.app_id}/{branch.key}/{job.job_id}",
+            start_shown=job.create_time
+            if job.start_time is None or self.knobs.job_start_time == "at_creation"
+            else job.start_time,
         )
 
     # ------------------------------------------------------------------ apps and branches
@@ -280,6 +283,8 @@ class AmplifyBackend:
 
     def _new_job(self, branch: Branch, mode: str, now: float) -> Job:
         job = jobs.new_job(branch.next_job_id, mode, now, int(self.knobs.upload_url_expiry))
+        job.unstarted_status = self.knobs.unstarted_status
+        job.md5_signed = mode == "FILES" and self.knobs.upload_content_md5 == "required"
         branch.next_job_id += 1
         branch.jobs[job.job_id] = job
         branch.update_time = now
@@ -288,7 +293,13 @@ class AmplifyBackend:
     def _upload_url(self, branch: Branch, job: Job, slot: str) -> str:
         address = signing.UploadAddress(branch.app_id, branch.key, str(job.job_id), slot)
         return signing.presign(
-            self.public_url, address, job.secret, job.url_date, job.url_expires, DEFAULT_REGION
+            self.public_url,
+            address,
+            job.secret,
+            job.url_date,
+            job.url_expires,
+            DEFAULT_REGION,
+            job.md5_signed,
         )
 
     def create_deployment(self, app_id: str, branch_name: str, file_map: dict[str, str] | None) -> Deployment:
@@ -306,13 +317,21 @@ class AmplifyBackend:
             job = self._new_job(branch, "ZIP", now)
             return Deployment(job.job_id, self._upload_url(branch, job, "zip"), {})
 
-    def _check_concurrency(self, now: float) -> None:
-        every_job = (j for a in self.apps.values() for b in a.branches.values() for j in b.jobs.values())
-        jobs.check_concurrency(every_job, now, self.knobs.max_concurrent_jobs)
+    def _every_job(self) -> Iterator[Job]:
+        return (j for a in self.apps.values() for b in a.branches.values() for j in b.jobs.values())
+
+    def _check_concurrency(self) -> None:
+        """A start beyond the concurrent-jobs quota: refused (LimitExceeded) or queued (knob)."""
+        if self.knobs.over_limit_start == "refused":
+            jobs.check_concurrency(self._every_job(), self.knobs.max_concurrent_jobs)
 
     def _begin(self, app_id: str, branch_name: str, job: Job, now: float) -> None:
         jdir = self.job_dir(app_id, branch_name, job.job_id)
-        jobs.start(job, now, float(self.knobs.job_duration), self.faults.job_failure(), jdir)
+        slot = (
+            self.knobs.over_limit_start == "refused"
+            or jobs.slots_taken(self._every_job()) < self.knobs.max_concurrent_jobs
+        )
+        jobs.start(job, now, float(self.knobs.job_duration), self.faults.job_failure(), jdir, slot)
 
     def start_deployment(
         self,
@@ -327,7 +346,7 @@ class AmplifyBackend:
         if source_url is not None:
             return self._start_from_source(app_id, branch_name, source_url, source_url_type or "ZIP")
         if not job_id:
-            raise BadRequestException("jobId is required (or sourceUrl and sourceUrlType).")
+            raise BadRequestException("Must specify jobId or sourceUrl for StartDeploymentRequest.")
         with self._op() as now:
             branch = self._branch(app_id, branch_name)
             self._check_manual(self.apps[app_id])
@@ -337,7 +356,7 @@ class AmplifyBackend:
             if late:
                 self._trash.append(self.job_dir(app_id, branch_name, job.job_id))
                 raise BadRequestException(f"Job {job_id}: {late}")
-            self._check_concurrency(now)
+            self._check_concurrency()
             self._begin(app_id, branch_name, job, now)
             return self._view(branch, job, now)
 
@@ -353,7 +372,7 @@ class AmplifyBackend:
             branch = self._branch(app_id, branch_name)
             self._check_manual(self.apps[app_id])
             jobs.check_no_unfinished(branch.last_job(), now)
-            self._check_concurrency(now)
+            self._check_concurrency()
             job = self._new_job(branch, "SOURCE_URL", now)
             job.source_url = source_url
             job.source_url_type = url_type
@@ -410,12 +429,18 @@ class AmplifyBackend:
 
     # ------------------------------------------------------------------ progression
     def _advance(self, now: float) -> None:
-        for app in self.apps.values():
-            for branch in app.branches.values():
-                for job in branch.jobs.values():
-                    due = job.due
-                    if due is not None and now >= due:
-                        self._finish(app, branch, job)
+        """Finish the jobs that are due, then give the freed slots to queued jobs (then finish those
+        that a zero job_duration makes due at once)."""
+        for _ in range(2):
+            for app in self.apps.values():
+                for branch in app.branches.values():
+                    for job in branch.jobs.values():
+                        due = job.due
+                        if due is not None and now >= due:
+                            self._finish(app, branch, job)
+            if not jobs.admit_queued(self._every_job(), now, self.knobs.max_concurrent_jobs):
+                return
+            self._dirty = True
 
     def _finish(self, app: App, branch: Branch, job: Job) -> None:
         """End a job; a success replaces the live content whole, a failure drops its uploads."""
@@ -441,26 +466,8 @@ class AmplifyBackend:
                 raise UploadError(403, "AccessDenied", "Access Denied (no such deployment).")
             branch, job = found
             signing.verify(job.secret, address, signed, now)
-            if job.started or job.final_status:
-                raise UploadError(
-                    403,
-                    "AccessDenied",
-                    f"Access Denied: job {job.job_id} is already {job.status(now)}; its upload URLs are "
-                    "closed (emulator rule).",
-                )
             jdir = self.job_dir(branch.app_id, branch.branch_name, job.job_id)
-            slot = address.slot
-            if slot == "zip" and job.mode == "ZIP":
-                return UploadTarget(
-                    branch.app_id, branch.branch_name, job.job_id, slot, jdir / "site.zip", None
-                )
-            if job.mode == "FILES" and slot.isdigit() and int(slot) < len(job.names):
-                assert job.file_map is not None
-                md5 = job.file_map[job.names[int(slot)]].lower()
-                return UploadTarget(
-                    branch.app_id, branch.branch_name, job.job_id, slot, jdir / "files" / slot, md5
-                )
-            raise UploadError(403, "AccessDenied", "Access Denied (no such upload slot).")
+            return upload_target(job, branch.app_id, branch.branch_name, address.slot, jdir, now)
 
     def upload_tmp_dir(self, target: UploadTarget) -> Path:
         d = self.job_dir(target.app_id, target.branch_name, target.job_id) / "tmp"

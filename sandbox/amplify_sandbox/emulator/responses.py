@@ -309,7 +309,7 @@ def job_summary_json(view: JobView) -> dict[str, Any]:
         "commitId": "HEAD",
         "commitMessage": "Manual deployment",
         "commitTime": job.create_time,
-        "startTime": job.start_time if job.start_time is not None else job.create_time,
+        "startTime": view.start_shown,
         "status": view.status,
         "jobType": "MANUAL",
     }
@@ -324,7 +324,7 @@ def job_summary_json(view: JobView) -> dict[str, Any]:
 def job_json(view: JobView) -> dict[str, Any]:
     job, status = view.job, view.status
     steps = []
-    if job.start_time is not None and status != "PENDING" or job.final_status:
+    if job.run_time is not None and status != "PENDING" or job.final_status:
         start = job.start_time if job.start_time is not None else job.create_time
         step: dict[str, Any] = {
             "stepName": STEP_NAME,

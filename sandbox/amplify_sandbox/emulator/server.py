@@ -87,6 +87,17 @@ class ApiHandler(QuietHandler):
             resp = responses.error_response(
                 InternalFailureException(f"Emulator error in {route.operation}: {type(exc).__name__}: {exc}")
             )
+        lost = backend.faults.answer_lost(route.operation)
+        if lost == "reset":  # carried out, then the connection closes without an answer
+            self.hang_up()
+            return
+        if lost:
+            resp = responses.error_response(
+                InternalFailureException(
+                    "We encountered an internal error. Please try again. (injected: the call was carried "
+                    "out and its answer lost)"
+                )
+            )
         self.send(resp)
 
     do_GET = do_POST = do_DELETE = do_PUT = _dispatch  # noqa: N815

@@ -68,14 +68,23 @@ def _signature(secret: str, path: str, date: str, expires: str) -> str:
     return hmac.new(secret.encode(), f"{path}\n{date}\n{expires}".encode(), hashlib.sha256).hexdigest()
 
 
-def presign(base_url: str, address: UploadAddress, secret: str, date: str, expires: int, region: str) -> str:
-    """The full upload URL of ``address``, signed with the job's ``secret``."""
+def presign(
+    base_url: str,
+    address: UploadAddress,
+    secret: str,
+    date: str,
+    expires: int,
+    region: str,
+    md5_signed: bool = False,
+) -> str:
+    """The full upload URL of ``address``, signed with the job's ``secret`` (and, when ``md5_signed``,
+    naming ``content-md5`` among the signed headers: the PUT must then carry it)."""
     query = {
         "X-Amz-Algorithm": "AWS4-HMAC-SHA256",
         "X-Amz-Credential": f"ASIAEMULATOR000000000/{date[:8]}/{region}/s3/aws4_request",
         "X-Amz-Date": date,
         "X-Amz-Expires": str(expires),
-        "X-Amz-SignedHeaders": "host",
+        "X-Amz-SignedHeaders": "content-md5;host" if md5_signed else "host",
         "X-Amz-Signature": _signature(secret, address.path, date, str(expires)),
     }
     return f"{base_url}{address.path}?{urlencode(query)}"

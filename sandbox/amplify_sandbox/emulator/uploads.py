@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl
 from . import faults
 from .exceptions import UploadError
 from .httpd import CHUNK, Response
+from .jobs import Job
 from .signing import Presigned, UploadAddress
 
 if TYPE_CHECKING:
@@ -27,8 +28,6 @@ if TYPE_CHECKING:
 
 #: an early error answer drains a body up to this size to keep the connection; bigger ones are closed
 DRAIN_LIMIT = 1 << 20
-#: S3's single-PUT limit
-MAX_BODY = 5 * 1024**3
 
 
 @dataclass(frozen=True)
@@ -41,6 +40,41 @@ class UploadTarget:
     slot: str  # "zip" or the fileMap slot number
     final_path: Path
     expected_md5: str | None  # fileMap mode: the md5 the body must have
+    #: the URL signs Content-MD5 (knob upload_content_md5=required): the PUT must carry it, equal to
+    #: the fileMap's md5, or S3 answers 403 SignatureDoesNotMatch
+    md5_signed: bool = False
+
+
+def upload_target(job: Job, app_id: str, branch_name: str, slot: str, jdir: Path, now: float) -> UploadTarget:
+    """Where the upload of ``slot`` of a (signature-checked) job goes; UploadError when it may not."""
+    if job.started or job.final_status:
+        raise UploadError(
+            403,
+            "AccessDenied",
+            f"Access Denied: job {job.job_id} is already {job.status(now)}; its upload URLs are "
+            "closed (emulator rule).",
+        )
+    if slot == "zip" and job.mode == "ZIP":
+        return UploadTarget(app_id, branch_name, job.job_id, slot, jdir / "site.zip", None)
+    if job.mode == "FILES" and slot.isdigit() and int(slot) < len(job.names):
+        assert job.file_map is not None
+        md5 = job.file_map[job.names[int(slot)]].lower()
+        return UploadTarget(app_id, branch_name, job.job_id, slot, jdir / "files" / slot, md5, job.md5_signed)
+    raise UploadError(403, "AccessDenied", "Access Denied (no such upload slot).")
+
+
+def check_signed_md5(target: UploadTarget, content_md5: str | None) -> None:
+    """A URL that signs Content-MD5 accepts only the fileMap's md5 in that header (S3: the header is
+    part of the signature)."""
+    if not target.md5_signed or target.expected_md5 is None:
+        return
+    if content_md5 != base64.b64encode(bytes.fromhex(target.expected_md5)).decode():
+        raise UploadError(
+            403,
+            "SignatureDoesNotMatch",
+            "The request signature we calculated does not match the signature you provided. "
+            "Check your key and signing method. (this URL signs Content-MD5)",
+        )
 
 
 def check_zip(path: Path) -> None:
@@ -126,14 +160,13 @@ def handle_put(req: ApiHandler, path: str, query: str) -> None:
         _reject(req, UploadError(400, "InvalidArgument", "Bad Content-Length."))
         return
     try:
-        if length > MAX_BODY:
-            raise UploadError(
-                400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size (5 GB)."
-            )
+        if length > backend.knobs.max_upload_bytes:
+            raise UploadError(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size")
         address = UploadAddress.parse(path)
         if address is None:
             raise UploadError(404, "NoSuchKey", "The specified key does not exist.")
         target = backend.resolve_upload(address, Presigned.from_query(dict(parse_qsl(query))))
+        check_signed_md5(target, req.headers.get("Content-MD5"))
     except UploadError as err:
         _reject(req, err, length)
         return

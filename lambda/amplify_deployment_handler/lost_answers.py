@@ -1,0 +1,104 @@
+"""Lost answers of the calls that are not idempotent: CreateDeployment and StartDeployment.
+
+A call can take effect while its answer is lost (HTTP 5xx, a read timeout, a reset connection).
+Sending it again blindly is wrong both ways: a second CreateDeployment is refused because the first
+one's job now blocks the branch ("The last job(deployment) N was not finished..."), and a second
+StartDeployment is refused because the job already runs. So these calls are sent once (no botocore
+retries) and a lost answer is settled by reading Amplify's state:
+
+- CreateDeployment: ListJobs; a job newer than the newest one seen on the free branch, created since
+  the call began and never started, is the orphan the call created: it is stopped, and the
+  deployment is created again, within the same invocation.
+- StartDeployment: GetJob; a job that shows any sign of a start is followed (poll); one that shows
+  none is started again, and a refusal of that second start leaves the job's own status to decide.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from . import amplify as _amplify
+from . import jobs
+from .logs import event
+
+if TYPE_CHECKING:
+    from .amplify import Amplify
+
+#: lost answers tolerated per call before the deployment fails
+MAX_LOST = 3
+#: clock skew allowed between this function and Amplify when matching an orphan's creation time
+SKEW = dt.timedelta(seconds=5)
+
+
+def find_orphan(summaries: Sequence[Mapping[str, Any]], began: dt.datetime, newest_seen: int) -> str | None:
+    """The id of the job a lost CreateDeployment created: newer than ``newest_seen``, created since
+    ``began`` (less the clock skew), never started; None when there is none."""
+    for s in summaries:
+        job_id = str(s.get("jobId"))
+        if s.get("status") not in jobs.UNSTARTED_LOOKING or s.get("sourceUrl") or jobs.start_moved(s):
+            continue
+        if not job_id.isdigit() or int(job_id) <= newest_seen:
+            continue
+        created = jobs.created_at(s)
+        if created is not None and created < began - SKEW:
+            continue
+        return job_id
+    return None
+
+
+def create(amp: Amplify, call: Callable[[], Any]) -> Mapping[str, Any]:
+    where = f"{amp.app_id}/{amp.branch}"
+    code = ""
+    for _ in range(MAX_LOST):
+        began = amp._now()
+        try:
+            response: Mapping[str, Any] = amp._retrying("CreateDeployment", call, lost_ok=True)
+            return response
+        except _amplify.LostAnswer as exc:
+            code = exc.code
+            event("retry", msg=f"amplify: CreateDeployment answer lost ({code}); looking for its job")
+        orphan = find_orphan(amp.list_jobs(), began, amp.newest_seen)
+        if orphan is None:
+            continue  # the call had no effect: create again
+        event("job", job_id=orphan, action="orphan_found", why="CreateDeployment's answer was lost")
+        if not amp.stop(orphan, quiet_errors=True):
+            raise _amplify.AmplifyError(
+                f"CreateDeployment on {where} lost its answer ({code}) and its job {orphan} could not "
+                "be stopped (it blocks the branch until stopped); stop it, then retry"
+            )
+        amp.newest_seen = max(amp.newest_seen, int(orphan))
+    raise _amplify.AmplifyError(
+        f"CreateDeployment on {where} lost its answer {MAX_LOST} times ({code}); retry the deployment"
+    )
+
+
+def start(amp: Amplify, job_id: str, call: Callable[[], Any]) -> None:
+    where = f"{amp.app_id}/{amp.branch}"
+    lost = ""
+    for _ in range(MAX_LOST):
+        try:
+            amp._retrying("StartDeployment", call, lost_ok=True)
+            return
+        except _amplify.LostAnswer as exc:
+            lost = exc.code
+            event("retry", msg=f"amplify: StartDeployment answer lost ({lost}); reading job {job_id}")
+        except _amplify.AmplifyError as exc:
+            if not lost or exc.code != "BadRequestException":
+                raise
+            # refused after a lost answer: the lost call most likely started it; the job's status decides
+            event("retry", msg=f"amplify: StartDeployment of job {job_id} refused after a lost answer")
+            return
+        job = amp.get_job(job_id)
+        summary = job.get("summary", {})
+        if (
+            summary.get("status") not in jobs.UNSTARTED_LOOKING
+            or jobs.start_moved(summary)
+            or job.get("steps")
+        ):
+            event("job", job_id=job_id, action="start_confirmed", status=str(summary.get("status")))
+            return
+    raise _amplify.AmplifyError(
+        f"StartDeployment of job {job_id} on {where} lost its answer {MAX_LOST} times ({lost}); retry"
+    )
