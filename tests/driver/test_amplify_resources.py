@@ -137,3 +137,114 @@ def test_destroy_of_an_app_already_gone_from_the_emulator_completes(tmp_path, sa
     sandbox.client("amplify").delete_app(appId=deployed.branches[0][0])
     destroyed = LocalStack(app, sandbox, log=lambda _l: None).destroy()
     assert destroyed.ok and destroyed.stack("Pre").status == "DELETE_COMPLETE"
+
+
+# ---------------------------------------------------------------------- a create meets an existing name
+def _branch(name, app="App"):
+    return {
+        "Type": "AWS::Amplify::Branch",
+        "Properties": {"AppId": {"Fn::GetAtt": [app, "AppId"]}, "BranchName": name},
+    }
+
+
+def _branch_names(sandbox, app_id):
+    return set(sandbox.emulator.backend.get_app(app_id).branches)
+
+
+def _state(app):
+    return json.loads((app / ".amplify-sandbox" / "stacks" / "Pre.json").read_text())
+
+
+def test_a_branch_made_outside_the_stack_fails_the_create_and_is_left_alone(tmp_path, sandbox):
+    app = _app(tmp_path, _template())
+    first = _deploy(app, sandbox)
+    assert first.ok
+    app_id = first.branches[0][0]
+    amplify = sandbox.client("amplify")
+    # made by hand (or by a run interrupted before it recorded the branch)
+    amplify.create_branch(appId=app_id, branchName="feature/y", description="by hand")
+    before = _state(app)
+
+    _write(app, _template({"Second": _branch("feature/y")}))
+    failed = _deploy(app, sandbox)
+    stack = failed.stacks[0]
+    assert stack.status == "UPDATE_ROLLBACK_COMPLETE"
+    assert stack.reason.startswith(
+        f'Second: Resource handler returned message: "Branch feature/y already exists for app {app_id}."'
+    )
+    assert "(HandlerErrorCode: AlreadyExists)" in stack.reason
+    assert "no stack holds it: delete that branch or rename this one" in stack.reason
+    (event,) = [e for e in stack.events if e.logical_id == "Second"]
+    assert event.status == "CREATE_FAILED"
+    # never adopted, never deleted: the hand-made branch is as it was
+    assert amplify.get_branch(appId=app_id, branchName="feature/y")["branch"]["description"] == "by hand"
+    assert _requests(sandbox, "DeleteBranch") == 0
+    after = _state(app)
+    assert "Second" not in after["resources"] and after["resources"] == before["resources"]
+    assert failed.branches == [(app_id, "feature/x")]
+
+
+def test_a_branch_another_resource_holds_fails_the_create_naming_the_stack(tmp_path, sandbox):
+    # branches named by position: removing "a" shifts "b" onto A's logical id, which is then a
+    # replacement whose new branch "b" still exists (held by B until the cleanup)
+    app = _app(tmp_path, _template({"A": _branch("a"), "B": _branch("b")}))
+    first = _deploy(app, sandbox)
+    assert first.ok, first.stacks[0].reason
+    app_id = first.branches[0][0]
+    stack_id = _state(app)["stackId"]
+
+    _write(app, _template({"A": _branch("b")}))
+    failed = _deploy(app, sandbox)
+    stack = failed.stacks[0]
+    assert stack.status == "UPDATE_ROLLBACK_COMPLETE"
+    assert stack.reason.startswith(
+        f"A: b already exists in stack {stack_id} (branch of app {app_id}, held by B)"
+    )
+    assert len(stack.reason) <= 240
+    # both branches are still there, and the stack is as before (its outputs still name both)
+    assert _branch_names(sandbox, app_id) == {
+        "feature/x",
+        "a",
+        "b",
+    }
+    assert _requests(sandbox, "DeleteBranch") == 0
+    assert sorted(b for _a, b in failed.branches) == ["a", "b", "feature/x"]
+    assert _state(app)["resources"]["A"]["properties"]["BranchName"] == "a"
+
+    # the same change with stable ids (B kept, A removed): A's branch alone is deleted
+    _write(app, _template({"B": _branch("b")}))
+    fixed = _deploy(app, sandbox)
+    assert fixed.ok, fixed.stacks[0].reason
+    assert _branch_names(sandbox, app_id) == {"feature/x", "b"}
+
+
+def test_two_resources_of_a_new_stack_naming_one_branch_fail_and_roll_back(tmp_path, sandbox):
+    template = _template({"Twin": _branch("feature/x")})
+    template["Resources"]["Twin"]["DependsOn"] = ["Branch"]
+    app = _app(tmp_path, template)
+    failed = _deploy(app, sandbox)
+    stack = failed.stacks[0]
+    assert stack.status == "ROLLBACK_COMPLETE"
+    assert stack.reason.startswith("Twin: feature/x already exists in stack arn:aws:cloudformation:")
+    assert "held by Branch)" in stack.reason
+    assert sandbox.emulator.backend.apps == {}  # what the create made is deleted
+
+
+def test_cleanup_never_deletes_a_branch_another_resource_still_holds(tmp_path, sandbox):
+    # a state written by an older driver that adopted "feature/x" for a second logical id
+    app = _app(tmp_path, _template())
+    first = _deploy(app, sandbox)
+    assert first.ok
+    app_id = first.branches[0][0]
+    path = app / ".amplify-sandbox" / "stacks" / "Pre.json"
+    state = json.loads(path.read_text())
+    state["resources"]["Adopted"] = dict(state["resources"]["Branch"])
+    state["order"].append("Adopted")
+    path.write_text(json.dumps(state))
+
+    lines: list[str] = []
+    updated = _deploy(app, sandbox, lines)  # "Adopted" is gone from the template: cleaned up
+    assert updated.ok, updated.stacks[0].reason
+    assert any("Adopted: not deleting" in line and "Branch of the stack holds it" in line for line in lines)
+    assert sandbox.client("amplify").get_branch(appId=app_id, branchName="feature/x")
+    assert "Adopted" not in _state(app)["resources"]

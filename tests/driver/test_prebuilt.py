@@ -4,6 +4,7 @@ and the command line."""
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -160,6 +161,10 @@ def test_cli_deploy_once_then_destroy(tmp_path):
     assert "Pre: CREATE_COMPLETE" in deployed.stdout
     site_lines = [line for line in deployed.stdout.splitlines() if line.startswith("Site: ")]
     assert len(site_lines) == 1 and site_lines[0].startswith("Site: http://127.0.0.1:")
+    # the URL first (scripts read the second word), then which app and branch it serves
+    assert re.fullmatch(
+        r"Site: http://127\.0\.0\.1:\d+/  \(app prebuilt d[a-z0-9]+, branch feature/x\)", site_lines[0]
+    )
     assert "  Pre.Got = d" in deployed.stdout
 
     again = _cli("deploy", "--once", str(app))  # a second process: state and emulator state survive
@@ -255,28 +260,8 @@ def test_a_rollback_deletes_the_branch_it_created_and_the_next_deploy_creates_it
     lines: list[str] = []
     result = _deploy(app, sandbox, lines)
     assert result.ok, result.stacks[0].reason
-    assert not any("adopting it" in line for line in lines)
+    assert not any("already exists" in line for line in lines)
     assert sorted(b for _a, b in result.branches) == ["feature/x", "feature/y"]
-
-
-def test_a_branch_that_already_exists_unrecorded_is_adopted(tmp_path, sandbox):
-    app = _app(tmp_path, _template())
-    first = _deploy(app, sandbox)
-    assert first.ok
-    app_id = first.branches[0][0]
-    # made outside the stack (or by a run interrupted before it recorded the branch)
-    sandbox.client("amplify").create_branch(appId=app_id, branchName="feature/y")
-    second_branch = {
-        "Second": {
-            "Type": "AWS::Amplify::Branch",
-            "Properties": {"AppId": {"Fn::GetAtt": ["App", "AppId"]}, "BranchName": "feature/y"},
-        }
-    }
-    (app / "assembly" / "Pre.template.json").write_text(json.dumps(_template(second_branch)))
-    lines: list[str] = []
-    result = _deploy(app, sandbox, lines)
-    assert result.ok, result.stacks[0].reason
-    assert any("branch feature/y already exists" in line and "adopting it" in line for line in lines)
 
 
 def test_a_rollback_that_fails_too_is_update_rollback_failed(tmp_path, sandbox):

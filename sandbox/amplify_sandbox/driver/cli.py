@@ -74,8 +74,8 @@ def run_deploy(args: argparse.Namespace) -> int:
                     flush=True,
                 )
                 return 130
-            for _app_id, _branch, url in driver.site_urls(result):
-                print(f"Site: {url}", flush=True)
+            for line in site_lines(sb, driver.site_urls(result)):
+                print(line, flush=True)
             if not result.ok:
                 reason = result.error or next((s.reason for s in result.stacks if not s.ok), "")
                 print(f"Deploy failed: {reason}", file=sys.stderr, flush=True)
@@ -92,6 +92,21 @@ def run_deploy(args: argparse.Namespace) -> int:
             return 0
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def site_lines(sb: Any, sites: list[tuple[str, str, str]]) -> list[str]:
+    """``Site: <url>  (app <name> <id>, branch <branch>)`` per branch: the URL first (scripts read
+    the second word), then which app and branch it serves."""
+    names: dict[str, str] = {}
+    lines = []
+    for app_id, branch, url in sites:
+        if app_id not in names:
+            try:
+                names[app_id] = str(sb.client("amplify").get_app(appId=app_id)["app"]["name"])
+            except Exception:  # the name is only a label
+                names[app_id] = "?"
+        lines.append(f"Site: {url}  (app {names[app_id]} {app_id}, branch {branch})")
+    return lines
 
 
 def run_destroy(args: argparse.Namespace) -> int:

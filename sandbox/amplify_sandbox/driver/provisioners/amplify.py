@@ -1,7 +1,9 @@
 """AWS::Amplify::App and AWS::Amplify::Branch: created, updated and deleted in the Amplify emulator.
 
-Create: CreateApp / CreateBranch with the template's properties (a branch that already exists is
-adopted, with a note). Update: UpdateApp / UpdateBranch with every property of the template, a
+Create: CreateApp / CreateBranch with the template's properties. A branch name that already exists
+fails the resource as CloudFormation does (AlreadyExists; the stack rolls back): the driver never
+adopts a branch or an app it did not create for that resource, and never deletes one that another
+resource of the stack holds. Update: UpdateApp / UpdateBranch with every property of the template, a
 removed one sent as its default, as CloudFormation resets it; a branch's AppId or BranchName change
 is a replacement (the new branch first, the old one deleted after the update). A resource recorded
 but gone from the emulator is created again. Delete: DeleteApp / DeleteBranch (already gone counts
@@ -135,6 +137,48 @@ def branches_of(state: StackState) -> list[tuple[str, str]]:
     return found
 
 
+def holder_of_branch(run: StackRun, app_id: str, name: str, *, besides: str) -> tuple[str, str] | None:
+    """(stack id, logical id) of a resource of a recorded stack, or of this run, other than ``besides``
+    of this stack, that holds branch ``name`` of app ``app_id``; None when no stack holds it."""
+
+    def holds(res: ResourceState) -> bool:
+        return res.type == AMPLIFY_BRANCH and (
+            res.properties.get("AppId"),
+            res.properties.get("BranchName"),
+        ) == (app_id, name)
+
+    mine = {**(run.old.resources if run.old else {}), **run.new.resources}
+    for lid, res in mine.items():
+        if lid != besides and holds(res):
+            return run.stack_id, lid
+    for stack_name in run.ctx.store.stack_names():
+        if stack_name == run.stack_name:
+            continue
+        other = run.ctx.store.load(stack_name)
+        for lid, res in (other.resources if other else {}).items():
+            if holds(res):
+                return other.stack_id if other else stack_name, lid
+    return None
+
+
+def already_exists_reason(run: StackRun, lid: str, app_id: str, name: str, exc: BaseException) -> str:
+    """CloudFormation's words for a create that meets an existing branch name: ``<name> already
+    exists in stack <stack id>`` when a stack holds it, else Amplify's answer as a resource handler's
+    AlreadyExists. The useful part first (CloudFormation shows ~240 characters)."""
+    holder = holder_of_branch(run, app_id, name, besides=lid)
+    if holder is not None:
+        stack_id, other = holder
+        return (
+            f"{name} already exists in stack {stack_id} (branch of app {app_id}, held by {other}); "
+            "rename one of them"
+        )
+    message = str((getattr(exc, "response", None) or {}).get("Error", {}).get("Message", "")) or str(exc)
+    return (
+        f'Resource handler returned message: "{message}" (HandlerErrorCode: AlreadyExists); '
+        "no stack holds it: delete that branch or rename this one"
+    )
+
+
 class _AmplifyProvisioner(Provisioner):
     """The story both share; the App and Branch classes say which API calls it takes."""
 
@@ -175,7 +219,7 @@ class _AmplifyProvisioner(Provisioner):
             if "Tags" in props:
                 params["tags"] = _name_value_map(props["Tags"], "Key")
             state = self._create_call(run, lid, props, params)
-        except DriverError:
+        except (DriverError, ResourceFailed):
             raise
         except Exception as exc:
             reason = error_reason(exc)
@@ -249,6 +293,13 @@ class _AmplifyProvisioner(Provisioner):
     def delete(
         self, run: StackRun, lid: str, res: ResourceState, *, rollback: bool, functions: StackState
     ) -> None:
+        holder = self._held_by_another(run, lid, res) if not rollback else None
+        if holder is not None:
+            # only a state written by an older driver that adopted a branch can get here
+            run.log(
+                f"{run.stack_name} | {lid}: not deleting {res.physical_id}: {holder} of the stack holds it"
+            )
+            return
         try:
             getattr(run.ctx.client("amplify"), self.delete_operation)(**self._key(res))
         except Exception as exc:
@@ -256,6 +307,14 @@ class _AmplifyProvisioner(Provisioner):
                 reason = error_reason(exc)
                 run.event(lid, res.type, "DELETE_FAILED", reason, res.physical_id)
                 raise ResourceFailed(lid, reason) from exc
+
+    def _held_by_another(self, run: StackRun, lid: str, res: ResourceState) -> str | None:
+        """The logical id of another resource this run keeps that names the same app or branch."""
+        key = self._key(res)
+        for other, kept in run.new.resources.items():
+            if other != lid and kept.type == res.type and self._key(kept) == key:
+                return other
+        return None
 
     def revert(
         self, run: StackRun, lid: str, old: ResourceState, new: ResourceState | None, functions: StackState
@@ -303,24 +362,19 @@ class AmplifyBranchProvisioner(_AmplifyProvisioner):
     get_operation, update_operation, delete_operation = "get_branch", "update_branch", "delete_branch"
 
     def _create_call(self, run: StackRun, lid: str, props: Props, params: Props) -> ResourceState:
-        branch = self._create_or_adopt(run, lid, run.ctx.client("amplify"), props, params)
+        app_id, name = props.get("AppId"), props.get("BranchName")
+        try:
+            created = run.ctx.client("amplify").create_branch(appId=app_id, branchName=name, **params)
+        except Exception as exc:
+            if error_code(exc) == "BadRequestException" and "already exists" in str(exc):
+                reason = already_exists_reason(run, lid, str(app_id), str(name), exc)
+                run.event(lid, AMPLIFY_BRANCH, "CREATE_FAILED", reason)
+                raise ResourceFailed(lid, reason) from exc
+            raise
+        branch = created["branch"]
         arn = branch["branchArn"]
         attrs = {"Arn": arn, "BranchName": branch["branchName"]}
         return ResourceState(type=AMPLIFY_BRANCH, physical_id=arn, ref=arn, attributes=attrs)
-
-    def _create_or_adopt(
-        self, run: StackRun, lid: str, client: Any, props: dict[str, Any], params: dict[str, Any]
-    ) -> dict[str, Any]:
-        app_id, name = props.get("AppId"), props.get("BranchName")
-        try:
-            return dict(client.create_branch(appId=app_id, branchName=name, **params)["branch"])
-        except Exception as exc:
-            if not (error_code(exc) == "BadRequestException" and "already exists" in str(exc)):
-                raise
-        # A branch this stack created but did not record (a run interrupted between CreateBranch and
-        # the state save), or one made by hand: take it over rather than fail.
-        run.log(f"{run.stack_name} | {lid}: branch {name} already exists in app {app_id}; adopting it")
-        return dict(client.get_branch(appId=app_id, branchName=name)["branch"])
 
     def _key(self, res: ResourceState) -> dict[str, Any]:
         # AppId and BranchName are the same in the template (else the branch is replaced)
