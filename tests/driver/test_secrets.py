@@ -150,8 +150,8 @@ def test_a_secret_lost_with_moto_is_made_again_with_its_value(tmp_path: Path, sa
 
 
 def test_secret_string_rename_replaces_and_destroy_deletes(tmp_path: Path, sandbox: Sandbox) -> None:
-    plain = {"Type": "AWS::SecretsManager::Secret", "Properties": {"Name": "site/auth", "SecretString": "{}"}}
-    plain["Properties"]["SecretString"] = json.dumps({"password": "hunter2"})
+    props = {"Name": "site/auth", "SecretString": json.dumps({"password": "hunter2"})}
+    plain: dict[str, Any] = {"Type": "AWS::SecretsManager::Secret", "Properties": props}
     app = _app(tmp_path, _template(plain))
     first = _deploy(app, sandbox)
     assert first.ok, first.stacks[0].reason
