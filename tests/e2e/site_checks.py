@@ -20,9 +20,9 @@ def copy_files(src: Path, dst: Path, names: list[str]) -> Path:
 def fetch(url: str) -> bytes | None:
     try:
         with urllib.request.urlopen(url, timeout=30) as response:
-            return response.read()
+            return bytes(response.read())
     except urllib.error.HTTPError as err:
-        if err.code == 404:
+        if err.code in (403, 404):  # a path with no file (403 AccessDenied, as Amplify answers)
             return None
         raise
 

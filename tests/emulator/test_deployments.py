@@ -232,7 +232,7 @@ def test_failed_and_cancelled_jobs_leave_the_previous_content_live(emu: Emu) -> 
     assert job["summary"]["status"] == "FAILED" and "Build exploded" in job["steps"][0]["statusReason"]
     assert site(emu, app_id, branch) == (200, b"v1")
     assert site(emu, app_id, branch, "old.html") == (200, b"old")
-    assert site(emu, app_id, branch, "new.html")[0] == 404
+    assert site(emu, app_id, branch, "new.html")[0] == 403  # no file and no rule: AccessDenied
     # cancelled while running: still v1
     emu.emulator.knobs.job_duration = 50
     job_id = emu.deploy_zip(app_id, branch, {"index.html": "v3"}, finish=False)
@@ -244,7 +244,7 @@ def test_failed_and_cancelled_jobs_leave_the_previous_content_live(emu: Emu) -> 
     # the next success replaces the whole site
     emu.deploy_zip(app_id, branch, {"index.html": "v4"})
     assert site(emu, app_id, branch) == (200, b"v4")
-    assert site(emu, app_id, branch, "old.html")[0] == 404
+    assert site(emu, app_id, branch, "old.html")[0] == 403  # no file and no rule: AccessDenied
 
 
 def test_list_jobs_newest_first_with_pagination(emu: Emu) -> None:

@@ -6,7 +6,7 @@ import pytest
 
 from ._helpers import Emu, get
 
-SITE = {
+SITE: dict[str, bytes | str] = {
     "index.html": "<html>home</html>",
     "about/index.html": "about",
     "assets/app.js": "console.log(1)",
@@ -17,7 +17,7 @@ SITE = {
 }
 
 
-def test_site_serves_index_directories_types_and_404(emu: Emu) -> None:
+def test_site_serves_index_directories_types_and_access_denied(emu: Emu) -> None:
     app_id, branch = emu.app_branch()
     emu.deploy_zip(app_id, branch, SITE)
     root = emu.emulator.site_url(app_id, branch)
@@ -36,8 +36,10 @@ def test_site_serves_index_directories_types_and_404(emu: Emu) -> None:
     assert get(root + "data.json")[1]["content-type"] == "application/json; charset=utf-8"
     assert get(root + "odd%20name.txt")[2] == b"spaces"
     assert get(root + "index.html?v=2")[2] == b"<html>home</html>"
-    assert get(root + "missing.html")[0] == 404
-    assert get(root + "nope/")[0] == 404
+    status, headers, body = get(root + "missing.html")  # no file, no rule: Amplify's 403 AccessDenied
+    assert status == 403 and headers["content-type"] == "application/xml"
+    assert b"<Code>AccessDenied</Code>" in body
+    assert get(root + "nope/")[0] == 403
     status, headers, body = get(root + "assets/app.js", method="HEAD")
     assert status == 200 and headers["content-length"] == str(len("console.log(1)")) and body == b""
 

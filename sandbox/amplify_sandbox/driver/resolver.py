@@ -7,10 +7,18 @@ Supported: ``Ref`` (resources, parameters with a ``Default``, pseudo parameters,
 ``Fn::GetAtt`` (list and ``"Res.Attr"`` forms), ``Fn::Sub`` (string and ``[string, {vars}]`` forms),
 ``Fn::Join``, ``Fn::Select``. Anything else raises :class:`ResolveError` naming the function and the
 place in the template (``Resources.Site.Properties.Sources[0].BucketName``).
+
+Dynamic references ``{{resolve:secretsmanager:<secret-id>:SecretString:<json-key>:<stage>:<version>}}``
+in resource properties (where CDK's ``secret.secret_value_from_json("password")`` puts them, through an
+``Fn::Join`` with the secret's ``Ref``) are replaced by the value of a secret the stack created: its
+provisioner keeps the value among the secret's attributes under :data:`SECRET_VALUE` (a name with a
+``:``, which no ``Fn::GetAtt`` can ask for). They stay as written in Outputs, and are refused in custom
+resources, as CloudFormation refuses secure values there.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -26,6 +34,12 @@ PSEUDO_PARAMETERS = (
     "AWS::NotificationARNs",
 )
 SUPPORTED_FUNCTIONS = ("Ref", "Fn::GetAtt", "Fn::Sub", "Fn::Join", "Fn::Select")
+#: the attributes under which a secret's provisioner keeps what dynamic references need; they hold a
+#: ':' so they are never Fn::GetAtt attributes (CloudFormation's attribute names have none)
+SECRET_VALUE = "resolve:secretsmanager:SecretString"  # noqa: S105 - an attribute name
+SECRET_NAME = "resolve:secretsmanager:Name"  # noqa: S105 - an attribute name
+_DYNAMIC_REFERENCE = re.compile(r"\{\{resolve:([a-z-]+):(.*?)\}\}", re.DOTALL)
+_SECRET_ARN = re.compile(r"arn:[^:]+:secretsmanager:[^:]*:[^:]*:secret:[^:]+")
 
 
 class _NoValue:
@@ -106,7 +120,10 @@ def resolve(value: Any, ctx: ResolveContext, path: str = "") -> Any:
     that holds it; at the top level it returns :data:`NO_VALUE`."""
     name = intrinsic_name(value)
     if name is not None:
-        return _resolve_function(name, value[name], ctx, f"{path}.{name}" if path else name)
+        resolved = _resolve_function(name, value[name], ctx, f"{path}.{name}" if path else name)
+        return _dynamic(resolved, ctx, path) if isinstance(resolved, str) else resolved
+    if isinstance(value, str):
+        return _dynamic(value, ctx, path)
     if isinstance(value, dict):
         out: dict[str, Any] = {}
         for key, item in value.items():
@@ -239,9 +256,9 @@ def _attribute(logical_id: str, attribute: str, ctx: ResolveContext, path: str) 
     attrs = ctx.attributes.get(logical_id)
     if attrs is None:
         raise ResolveError(_missing(logical_id, ctx, f"Fn::GetAtt {logical_id}.{attribute}:"), path)
-    if attribute not in attrs:
+    if attribute not in attrs or attribute in (SECRET_VALUE, SECRET_NAME):
         kind = ctx.types.get(logical_id, "?")
-        known = ", ".join(sorted(attrs)) or "none"
+        known = ", ".join(sorted(a for a in attrs if a not in (SECRET_VALUE, SECRET_NAME))) or "none"
         raise ResolveError(
             f"Fn::GetAtt {logical_id}.{attribute}: {logical_id} ({kind}) has no attribute {attribute} "
             f"(it has: {known})",
@@ -313,3 +330,70 @@ def _select(arg: Any, ctx: ResolveContext, path: str) -> Any:
     if not 0 <= index < len(values):
         raise ResolveError(f"Fn::Select index {index} is out of range for a list of {len(values)}", path)
     return values[index]
+
+
+# ---------------------------------------------------------------------- dynamic references
+def _dynamic(text: str, ctx: ResolveContext, path: str) -> str:
+    """``text`` with its ``{{resolve:secretsmanager:...}}`` references replaced, in resource properties."""
+    if "{{resolve:" not in text or not path.startswith("Resources.") or not _DYNAMIC_REFERENCE.search(text):
+        return text  # Outputs keep them as written
+    logical_id = path.split(".")[1]
+    kind = ctx.types.get(logical_id, "")
+    if kind.startswith("Custom::") or kind == "AWS::CloudFormation::CustomResource":
+        raise ResolveError(
+            "a {{resolve:...}} dynamic reference in a custom resource: CloudFormation does not resolve "
+            "secure values there; pass the secret's ARN and read it in the handler",
+            path,
+        )
+
+    def one(match: re.Match[str]) -> str:
+        service, body = match.group(1), match.group(2)
+        if service != "secretsmanager":
+            raise ResolveError(
+                f"{{{{resolve:{service}:...}}}}: the local driver resolves only secretsmanager dynamic "
+                "references",
+                path,
+            )
+        return _secret_reference(body, ctx, path)
+
+    return _DYNAMIC_REFERENCE.sub(one, text)
+
+
+def _secret_reference(body: str, ctx: ResolveContext, path: str) -> str:
+    """``<secret-id>[:SecretString[:json-key[:version-stage[:version-id]]]]`` -> the value (never in an
+    error message)."""
+    arn = _SECRET_ARN.match(body)
+    secret_id = arn.group(0) if arn else body.split(":", 1)[0]
+    rest = body[len(secret_id) :].removeprefix(":")
+    parts = (rest.split(":") if rest else []) + ["", "", "", ""]
+    field, json_key, stage, version = parts[:4]
+    where = f"{{{{resolve:secretsmanager:{secret_id}:...}}}}"
+    if field not in ("", "SecretString"):
+        raise ResolveError(f"{where}: the second segment must be SecretString, got {field!r}", path)
+    if stage not in ("", "AWSCURRENT") or version:
+        raise ResolveError(
+            f"{where}: the local driver resolves only the current version (AWSCURRENT) of a secret", path
+        )
+    value = None
+    for logical_id, attrs in ctx.attributes.items():
+        if SECRET_VALUE in attrs and secret_id in (ctx.refs.get(logical_id), attrs.get(SECRET_NAME)):
+            value = attrs[SECRET_VALUE]
+            break
+    if not isinstance(value, str):
+        raise ResolveError(
+            f"{where}: no secret of this stack has that name or ARN (the local driver resolves "
+            "secrets the stack creates, provisioned before this resource)",
+            path,
+        )
+    if not json_key:
+        return value
+    try:
+        document = json.loads(value)
+    except ValueError:
+        document = None
+    if not isinstance(document, dict):
+        raise ResolveError(f"{where}: json-key {json_key!r} given, but the secret is not a JSON object", path)
+    if json_key not in document:
+        raise ResolveError(f"{where}: the secret has no key {json_key!r}", path)
+    item = document[json_key]
+    return item if isinstance(item, str) else json.dumps(item)

@@ -31,7 +31,7 @@ from .exceptions import BadRequestException, LimitExceededException, NotFoundExc
 from .faults import Faults
 from .jobs import Deployment, Job, JobView
 from .knobs import Knobs
-from .site import SiteFile, SiteIndex
+from .site import SiteFile, SiteIndex, SiteSettings, site_settings
 from .source_url import download_zip
 from .state import App, Branch, Settings, app_from_dict
 from .store import StateStore
@@ -492,6 +492,13 @@ class AmplifyBackend:
         with self._lock:
             app = self.apps.get(app_id)
             return app is not None and branch_name in app.branches
+
+    def site_settings(self, app_id: str, branch_name: str) -> SiteSettings | None:
+        """What the branch's site server applies (rules, headers, basic auth), or None: no such branch."""
+        with self._op(mutating=False):
+            app = self.apps.get(app_id)
+            branch = app.branches.get(branch_name) if app else None
+            return None if app is None or branch is None else site_settings(app, branch)
 
     def site_file(self, app_id: str, branch_name: str, name: str) -> SiteFile | None:
         """The file ``name`` (no leading '/') of the branch's live content, or None."""

@@ -1,16 +1,32 @@
-"""What a branch's URL serves: its live content, as a static Amplify site, on a port of its own.
+"""What a branch's URL serves: its live content, as Amplify Hosting serves a static site, on its own port.
 
 :class:`SiteIndex` finds a file in a job's content (a fileMap's files, or the entries of a zip, read in
 place with no extraction); the backend calls it under its lock. :class:`SiteHandler` answers the
-requests: ``/`` and ``dir/`` serve ``index.html``, ``/dir`` answers 301 to ``/dir/`` when that folder has
-an ``index.html``, a missing file answers 404. Amplify's hosting rules (rewrites, redirects, custom
-headers, basic auth) belong here, in :meth:`SiteHandler.serve`, when the emulator applies them.
+requests as Amplify Hosting does (docs/hosting-rules.md is the ledger, with each rule's source):
+
+1. basic auth, when the branch or its app enables it (the branch's credentials win): 401 with
+   ``WWW-Authenticate`` unless the request's ``Authorization`` matches;
+2. the app's ``customRules`` through :class:`~.hosting_rules.RuleSet` (re-parsed when they change):
+   rewrites, redirects, 404 pages; with no rule, ``/`` and ``dir/`` serve ``index.html``, ``/about``
+   serves ``about`` or ``about.html``, ``/dir`` answers 301 to ``/dir/``; nothing found is 403
+   AccessDenied (S3's XML);
+3. the app's ``customHeaders`` on every response, by the pattern of the address asked for.
+
+What the preview cannot do (a reverse proxy, a country condition) is logged once per distinct note on
+the ``amplify_sandbox.emulator`` logger.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hmac
+import json
+import logging
 import mimetypes
+import secrets
 import shutil
+import threading
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,14 +34,59 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
+from .custom_headers import CustomHeadersError, HeaderRule, headers_for, parse_custom_headers
+from .hosting_rules import Outcome, RuleSet, access_denied_body
 from .httpd import CHUNK, QuietHandler, Response, Server
 
 if TYPE_CHECKING:
     from .models import AmplifyBackend
+    from .state import App, Branch
+
+log = logging.getLogger("amplify_sandbox.emulator")
 
 NOT_FOUND = Response(
     404, b"<html><body><h1>404 Not Found</h1></body></html>\n", {"Content-Type": "text/html; charset=utf-8"}
 )
+#: the realm of the 401 challenge (assumed: Amplify does not document it)
+BASIC_AUTH_REALM = "Amplify"
+#: a file whose name ends in an encoding suffix (.gz, .br, ...) is served as that kind of file, with no
+#: Content-Encoding: its bytes are what was deployed (mime-db's types; docs/hosting-rules.md)
+_ENCODED_TYPES = {
+    "gzip": "application/gzip",
+    "bzip2": "application/x-bzip2",
+    "xz": "application/x-xz",
+    "compress": "application/x-compress",
+}
+
+
+@dataclass(frozen=True)
+class SiteSettings:
+    """What a branch's site server applies, snapshot under the backend's lock.
+
+    ``credentials``: the base64 ``user:password`` that basic auth wants, or None (no basic auth).
+    ``live``: whether the branch has deployed content at all.
+    """
+
+    custom_rules: str  # the app's customRules as JSON (compared to tell when to parse them again)
+    custom_headers: str
+    credentials: str | None
+    live: bool
+
+
+def site_settings(app: App, branch: Branch) -> SiteSettings:
+    """A branch's settings: "When access control is enabled at both the branch and global level, the
+    branch level password takes precedence" (user guide, "Restricting access to branches")."""
+    credentials = None
+    if branch.enable_basic_auth:
+        credentials = branch.basic_auth_credentials
+    elif app.enable_basic_auth:
+        credentials = app.basic_auth_credentials
+    return SiteSettings(
+        custom_rules=json.dumps(app.custom_rules, sort_keys=True),
+        custom_headers=app.custom_headers,
+        credentials=credentials,
+        live=branch.live_job_id is not None,
+    )
 
 
 @dataclass
@@ -38,7 +99,12 @@ class SiteFile:
 
 
 def content_type(name: str) -> str:
-    ctype = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    """The Content-Type of a site file, from its name. ``sitemap.xml.gz`` is ``application/gzip``:
+    Amplify serves the deployed bytes as they are, with no Content-Encoding."""
+    ctype, encoding = mimetypes.guess_type(name)
+    if encoding is not None:
+        ctype = _ENCODED_TYPES.get(encoding, "application/octet-stream")
+    ctype = ctype or "application/octet-stream"
     if ctype.startswith("text/") or ctype in ("application/javascript", "application/json", "image/svg+xml"):
         ctype += "; charset=utf-8"
     return ctype
@@ -91,13 +157,60 @@ class SiteIndex:
 
 
 class SiteServer(Server):
-    """One branch's site on its own port."""
+    """One branch's site on its own port. Keeps the app's rules and headers parsed until they change,
+    and which notes it has logged."""
 
     def __init__(self, backend: AmplifyBackend, app_id: str, branch_name: str) -> None:
         self.backend = backend
         self.app_id = app_id
         self.branch_name = branch_name
+        self._parsed: tuple[tuple[str, str], RuleSet, list[HeaderRule]] | None = None
+        self._logged: set[str] = set()
+        self._lock = threading.Lock()
         super().__init__(0, SiteHandler)
+
+    def settings(self) -> SiteSettings | None:
+        """The branch's settings now (None: the branch is gone)."""
+        return self.backend.site_settings(self.app_id, self.branch_name)
+
+    def rules(self, settings: SiteSettings) -> tuple[RuleSet, list[HeaderRule]]:
+        """The app's customRules and customHeaders, parsed again only when they changed."""
+        key = (settings.custom_rules, settings.custom_headers)
+        with self._lock:
+            if self._parsed is None or self._parsed[0] != key:
+                rules = RuleSet(json.loads(settings.custom_rules))
+                try:
+                    headers = parse_custom_headers(settings.custom_headers)
+                except CustomHeadersError as exc:
+                    headers = []
+                    self._note(f"{exc}; no custom headers are applied")
+                self._parsed = (key, rules, headers)
+            return self._parsed[1], self._parsed[2]
+
+    def note(self, *notes: str) -> None:
+        """Log each distinct note once (what the preview does not do as Amplify does)."""
+        with self._lock:
+            for text in notes:
+                self._note(text)
+
+    def _note(self, text: str) -> None:
+        if text not in self._logged:
+            self._logged.add(text)
+            log.warning("site of app %s, branch %s: %s", self.app_id, self.branch_name, text)
+
+
+def authorized(header: str | None, credentials: str) -> bool:
+    """Whether an ``Authorization`` header carries the ``user:password`` that ``credentials`` (base64,
+    as basicAuthCredentials holds it) encodes."""
+    scheme, _, token = (header or "").strip().partition(" ")
+    if scheme.lower() != "basic" or not token.strip():
+        return False
+    try:
+        given = base64.b64decode(token.strip(), validate=True)
+        wanted = base64.b64decode(credentials.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return bool(wanted) and hmac.compare_digest(given, wanted)
 
 
 class SiteHandler(QuietHandler):
@@ -111,35 +224,80 @@ class SiteHandler(QuietHandler):
 
     def serve(self, head: bool) -> None:
         self.read_body()
-        rel = unquote(urlsplit(self.path).path).lstrip("/")
-        name = rel + "index.html" if rel == "" or rel.endswith("/") else rel
-        found, src = None, None
-        for _ in range(3):  # a deploy may replace the content between lookup and open: look again
-            found = self._find(name)
-            if found is None:
-                break
-            try:
-                src = found.opener()
-                break
-            except (OSError, ValueError):
-                found = None
-        if found is None and rel and not rel.endswith("/") and self._find(rel + "/index.html") is not None:
-            self.send(Response(301, b"", {"Location": "/" + rel + "/"}), head)
-            return
-        if found is None or src is None:
+        srv = self.server
+        settings = srv.settings()
+        if settings is None or not settings.live:  # the branch is gone, or has never been deployed
             self.send(NOT_FOUND, head)
             return
-        with src:
-            self.send_response(200)
-            self.send_header("Content-Type", found.content_type)
-            self.send_header("Content-Length", str(found.size))
-            self.send_header("Cache-Control", "no-cache")
-            self.end_headers()
-            if not head:
-                shutil.copyfileobj(src, self.wfile, CHUNK)
+        rules, header_rules = srv.rules(settings)
+        target = urlsplit(self.path)
+        path = "/" + unquote(target.path).lstrip("/")
+
+        def custom(status: int) -> dict[str, str]:
+            return headers_for(header_rules, path, status)
+
+        if settings.credentials is not None and not authorized(
+            self.headers.get("Authorization"), settings.credentials
+        ):
+            challenge = {"WWW-Authenticate": f'Basic realm="{BASIC_AUTH_REALM}"'}
+            body = b"<html><body><h1>401 Unauthorized</h1></body></html>\n"
+            headers = {"Content-Type": "text/html; charset=utf-8", **custom(401), **challenge}
+            self.send(Response(401, body, headers), head)
+            return
+        path_and_query = target.path + (f"?{target.query}" if target.query else "")
+        for _ in range(3):  # a deploy may replace the content between lookup and open: look again
+            outcome = rules.resolve(path_and_query, lambda key: self._find(key) is not None)
+            srv.note(*outcome.notes)
+            if outcome.kind != "file":
+                self.send(_answer(outcome, custom(outcome.status)), head)
+                return
+            assert outcome.file is not None
+            found = self._find(outcome.file)
+            try:
+                src = found.opener() if found is not None else None
+            except (OSError, ValueError):
+                src = None
+            if found is not None and src is not None:
+                with src:
+                    self._stream(outcome.status, found, src, custom(outcome.status), head)
+                return
+        self.send(_answer(Outcome("denied", 403), custom(403)), head)
+
+    def _stream(
+        self, status: int, found: SiteFile, src: IO[bytes], custom: dict[str, str], head: bool
+    ) -> None:
+        headers = _merged({"Content-Type": found.content_type, "Cache-Control": "no-cache"}, custom)
+        self.send_response(status)
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(found.size))
+        self.end_headers()
+        if not head:
+            shutil.copyfileobj(src, self.wfile, CHUNK)
 
     def do_GET(self) -> None:  # noqa: N802
         self.serve(head=False)
 
     def do_HEAD(self) -> None:  # noqa: N802
         self.serve(head=True)
+
+
+def _merged(base: dict[str, str], custom: dict[str, str]) -> dict[str, str]:
+    """``base`` with the custom headers on top (header names compared case-insensitively)."""
+    lower = {k.lower() for k in custom}
+    return {**{k: v for k, v in base.items() if k.lower() not in lower}, **custom}
+
+
+def _answer(outcome: Outcome, custom: dict[str, str]) -> Response:
+    """The response of a redirect, a not-emulated proxy rewrite or a denied address."""
+    if outcome.kind == "redirect":
+        assert outcome.location is not None
+        return Response(outcome.status, b"", _merged({"Location": outcome.location}, custom))
+    if outcome.kind == "proxy":
+        body = (
+            f"Rewriting to another origin ({outcome.location}) is a reverse proxy, which the local "
+            "preview does not emulate.\n"
+        ).encode()
+        return Response(outcome.status, body, _merged({"Content-Type": "text/plain; charset=utf-8"}, custom))
+    body = access_denied_body(secrets.token_hex(8).upper())
+    return Response(outcome.status, body, _merged({"Content-Type": "application/xml"}, custom))

@@ -11,6 +11,7 @@ from amplify_sandbox.driver.provisioners.base import Provisioner
 from amplify_sandbox.driver.provisioners.custom_resource import CustomResourceProvisioner
 from amplify_sandbox.driver.provisioners.lambda_function import LambdaFunctionProvisioner
 from amplify_sandbox.driver.provisioners.passive import PassiveProvisioner
+from amplify_sandbox.driver.provisioners.secrets import SecretProvisioner
 
 #: the registry: the first provisioner that handles a resource type provisions it
 PROVISIONERS: tuple[Provisioner, ...] = (
@@ -19,6 +20,7 @@ PROVISIONERS: tuple[Provisioner, ...] = (
     AmplifyAppProvisioner(),
     AmplifyBranchProvisioner(),
     CustomResourceProvisioner(),
+    SecretProvisioner(),
 )
 
 
