@@ -7,7 +7,7 @@ import sys
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from amplify_sandbox import emulator_cli
+    from amplify_sandbox import apps_cli, emulator_cli
     from amplify_sandbox.driver import cli as driver_cli
 
     parser = argparse.ArgumentParser(
@@ -18,6 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True)
     emulator_cli.register(subparsers)
     driver_cli.register(subparsers)
+    apps_cli.register(subparsers)
     return parser
 
 
