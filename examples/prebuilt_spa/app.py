@@ -1,6 +1,13 @@
 #!/usr/bin/env python3
 """A prebuilt single-page app (e.g. `npm run build` output in dist/) with client-side routing, security
-headers and an optional basic-auth secret, in one construct."""
+headers and an optional basic-auth secret, in one construct.
+
+    npx cdk deploy
+
+Locally, without an AWS account (from the repository root):
+
+    amplify-sandbox deploy examples/prebuilt_spa
+"""
 
 from pathlib import Path
 
