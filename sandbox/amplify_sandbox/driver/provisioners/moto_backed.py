@@ -132,7 +132,13 @@ class MotoProvisioner(Provisioner):
         props = run.resolve_props(lid, resource)
         props = self._with_name(run, lid, rtype, props, None)
         obj = self._create(run, lid, rtype, props, restoring=False)
-        state = self._state(run, lid, resource, obj, props)
+        try:
+            state = self._state(run, lid, resource, obj, props)
+        except DriverError:
+            # an attribute moto cannot give: the create fails, leaving nothing behind
+            _delete_in_moto(run, rtype, obj, props)
+            _forget(run, str(obj.physical_resource_id), rtype)
+            raise
         run.record(lid, state, None, "created")
         run.event(lid, rtype, "CREATE_COMPLETE", "", state.physical_id)
 
@@ -175,7 +181,7 @@ class MotoProvisioner(Provisioner):
             _delete_in_moto(run, res.type, obj, res.properties)
         except Exception as exc:
             raise DriverError(f"moto could not delete {lid} ({res.type}): {_moto_error(exc)}") from exc
-        _forget(run, res)
+        _forget(run, res.physical_id, res.type)
 
     def revert(
         self, run: StackRun, lid: str, old: ResourceState, new: ResourceState | None, functions: StackState
@@ -247,8 +253,7 @@ class MotoProvisioner(Provisioner):
                 )
         except Exception as exc:
             raise DriverError(f"moto refused to update {lid} ({rtype}): {_moto_error(exc)}") from exc
-        with _LIVE_LOCK:
-            _LIVE.pop((_endpoint(run), rtype, old_ref), None)
+        _forget(run, old_ref, rtype)
         _remember(run, rtype, new)
         return new
 
@@ -340,9 +345,9 @@ def _live(run: StackRun, res: ResourceState) -> Any:
         return _LIVE.get((_endpoint(run), res.type, res.physical_id))
 
 
-def _forget(run: StackRun, res: ResourceState) -> None:
+def _forget(run: StackRun, physical_id: str, rtype: str) -> None:
     with _LIVE_LOCK:
-        _LIVE.pop((_endpoint(run), res.type, res.physical_id), None)
+        _LIVE.pop((_endpoint(run), rtype, physical_id), None)
 
 
 def _delete_in_moto(run: StackRun, rtype: str, obj: Any, props: dict[str, Any]) -> None:
