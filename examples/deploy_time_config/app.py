@@ -1,6 +1,14 @@
 #!/usr/bin/env python3
 """Deploy-time configuration from other stack resources: config.json carries a table's name and a
-parameter's value, resolved when the stack deploys (Source.json_data with tokens)."""
+parameter's value, resolved when the stack deploys (Source.json_data with tokens).
+
+    npx cdk deploy
+
+Locally, without an AWS account (from the repository root; the table is made in the sandbox's moto
+with its real name, the parameter with its value):
+
+    amplify-sandbox deploy examples/deploy_time_config
+"""
 
 from pathlib import Path
 

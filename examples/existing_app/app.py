@@ -1,7 +1,13 @@
 #!/usr/bin/env python3
 """Deploy into an Amplify app and branch that already exist (created in the console or another stack).
 
-npx cdk deploy -c appId=d1a2b3c4d5e6f7 -c branch=main
+    npx cdk deploy -c appId=d1a2b3c4d5e6f7 -c branch=main
+
+Locally, without an AWS account (from the repository root): create-app makes the app (no
+repository) and its branch in the sandbox, as the console would, and prints the app id to pass on:
+
+    amplify-sandbox create-app examples/existing_app --branch main
+    amplify-sandbox deploy examples/existing_app -c appId=<the printed id> -c branch=main
 """
 
 from pathlib import Path

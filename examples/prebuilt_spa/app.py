@@ -8,9 +8,10 @@ headers, a redirect kept for an old address and optional basic auth, in one cons
 The rules apply in order, first match wins: the 301 comes before the single-page-app rewrite, which
 would otherwise serve index.html at /old-settings too.
 
-Locally: `amplify-sandbox deploy` (add `"context": {"basic_auth": "true"}` to cdk.json for basic auth)
-serves the site with the same rules, headers and password check; README, "See it as Amplify will
-serve it", says how to read the generated password.
+Locally, without an AWS account (from the repository root), with the same rules, headers and
+password check (README, "See it as Amplify will serve it", says how to read the generated password):
+
+    amplify-sandbox deploy examples/prebuilt_spa    # add -c basic_auth=true for basic auth
 """
 
 import json

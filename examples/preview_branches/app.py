@@ -9,6 +9,10 @@ reads too). Adding and removing previews is changing that list:
     npx cdk deploy -c previews=feature/login,feature/search,fix/typo   # adds fix/typo only
     npx cdk deploy -c previews=feature/search,fix/typo         # deletes feature/login only
 
+Locally, without an AWS account (from the repository root), the same with ``amplify-sandbox``:
+
+    amplify-sandbox deploy examples/preview_branches -c previews=feature/login,feature/search
+
 Each branch's construct ids (and so its logical ids) derive from its name, never from its place in the
 list: removing ``feature/login`` leaves ``main``, ``feature/search`` and ``fix/typo`` untouched (same
 branch, same deployment, no redeploy); only ``feature/login``'s branch and deployment are deleted.

@@ -12,7 +12,7 @@ EXTRA_MODULES = ("moto", "boto3", "botocore", "cryptography", "flask", "werkzeug
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from amplify_sandbox import emulator_cli
+    from amplify_sandbox import apps_cli, emulator_cli
     from amplify_sandbox.driver import cli as driver_cli
 
     parser = argparse.ArgumentParser(
@@ -23,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True)
     emulator_cli.register(subparsers)
     driver_cli.register(subparsers)
+    apps_cli.register(subparsers)
     return parser
 
 

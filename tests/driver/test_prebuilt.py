@@ -1,5 +1,5 @@
 """The driver on hand-written cloud assemblies (cdk.json's "app" naming an assembly folder, as the CDK
-CLI allows): inline Lambda code, resource types it does not support, intrinsics it does not resolve,
+CLI allows): inline Lambda code, resource types moto provides, intrinsics it does not resolve,
 and the command line."""
 
 import json
@@ -104,23 +104,24 @@ def test_inline_code_without_crhelper_and_a_branch_name_with_a_slash(tmp_path, s
     assert result.branches == [(app_id, "feature/x")]
 
 
-def test_an_unsupported_type_a_custom_resource_depends_on_is_a_clear_error(tmp_path, sandbox):
+def test_a_bucket_a_custom_resource_depends_on_is_made_in_moto(tmp_path, sandbox):
     template = _template({"Bucket": {"Type": "AWS::S3::Bucket"}}, value={"Ref": "Bucket"})
     result = _deploy(_app(tmp_path, template), sandbox)
-    assert not result.ok and result.requests == []
-    assert result.stacks[0].status == "CREATE_FAILED"
-    assert not (tmp_path / "app" / ".amplify-sandbox" / "stacks" / "Pre.json").exists()
-    assert (
-        "CR (Custom::Inline) depends on Bucket (AWS::S3::Bucket): a resource type the local driver does "
-        "not support" in result.stacks[0].reason
-    )
+    assert result.ok, result.stacks[0].reason
+    bucket = result.outputs["Got"]
+    assert bucket.startswith("pre-bucket-")
+    assert bucket in [b["Name"] for b in sandbox.client("s3").list_buckets()["Buckets"]]
 
 
-def test_an_unsupported_type_nothing_depends_on_is_skipped(tmp_path, sandbox):
+def test_a_resource_with_a_condition_is_skipped(tmp_path, sandbox):
     lines: list[str] = []
-    result = _deploy(_app(tmp_path, _template({"Topic": {"Type": "AWS::SNS::Topic"}})), sandbox, lines)
+    topic = {"Topic": {"Type": "AWS::SNS::Topic", "Condition": "IsProd"}}
+    result = _deploy(_app(tmp_path, _template(topic)), sandbox, lines)
     assert result.ok
-    assert any("Topic (AWS::SNS::Topic) SKIPPED: not supported by the local driver" in line for line in lines)
+    assert any(
+        "Topic (AWS::SNS::Topic) SKIPPED: its Condition 'IsProd' is not evaluated" in line for line in lines
+    )
+    assert sandbox.client("sns").list_topics()["Topics"] == []
 
 
 def test_an_unsupported_intrinsic_fails_the_resource_naming_the_place(tmp_path, sandbox):
@@ -216,7 +217,8 @@ def test_a_refused_template_on_update_leaves_the_stack_as_it_was(tmp_path, sandb
     assert _deploy(app, sandbox).ok
     state_file = app / ".amplify-sandbox" / "stacks" / "Pre.json"
     before = state_file.read_text()
-    template = _template({"Bucket": {"Type": "AWS::S3::Bucket"}}, value={"Ref": "Bucket"})
+    template = _template()
+    template["Resources"]["CR"]["Condition"] = "IsProd"  # refused: conditions are not evaluated
     (app / "assembly" / "Pre.template.json").write_text(json.dumps(template))
     result = _deploy(app, sandbox)
     assert not result.ok and result.stacks[0].status == "UPDATE_FAILED" and result.requests == []

@@ -57,7 +57,9 @@ def test_kinds():
     assert kind("AWS::IAM::Role") == "passive"
     assert kind("AWS::Logs::LogGroup") == "passive"
     assert kind("AWS::Lambda::EventInvokeConfig") == "passive"
-    assert kind("AWS::S3::Bucket") == "unsupported"
+    assert kind("AWS::S3::Bucket") == "moto"
+    assert kind("AWS::DynamoDB::GlobalTable") == "moto"
+    assert kind("AWS::Cognito::UserPool") == "placeholder"
 
 
 def test_retry_attempts_from_event_invoke_config():

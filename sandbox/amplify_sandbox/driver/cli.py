@@ -1,4 +1,4 @@
-"""``amplify-sandbox deploy [APP_DIR]`` and ``amplify-sandbox destroy [APP_DIR]``."""
+"""``amplify-sandbox deploy [APP_DIR] [-c KEY=VALUE]... [--once]``, ``amplify-sandbox destroy [APP_DIR]``."""
 
 from __future__ import annotations
 
@@ -9,7 +9,10 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from amplify_sandbox.driver.provisioners.placeholder import placeholder_line
 from amplify_sandbox.driver.stack import STATE_DIR_NAME, LocalStack
+from amplify_sandbox.driver.state import StackState
+from amplify_sandbox.driver.synth import parse_context_option
 
 
 def register(subparsers: Any) -> None:
@@ -29,7 +32,18 @@ def register(subparsers: Any) -> None:
         help="the folder with cdk.json (default: the current folder)",
     )
     deploy.add_argument(
-        "--once", action="store_true", help="exit after deploying: status 0 on success, 1 otherwise"
+        "-c",
+        "--context",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a context value for the app, as `cdk deploy -c` (repeatable; a string; wins over "
+        "cdk.json and cdk.context.json)",
+    )
+    deploy.add_argument(
+        "--once",
+        action="store_true",
+        help="exit after deploying, without serving the sites (status 0 on success, 1 otherwise)",
     )
     deploy.set_defaults(func=run_deploy)
 
@@ -60,13 +74,20 @@ def run_deploy(args: argparse.Namespace) -> int:
     if not (app_dir / "cdk.json").is_file():
         print(f"error: {app_dir} has no cdk.json (pass the CDK app's folder)", file=sys.stderr)
         return 2
+    try:
+        context = dict(parse_context_option(c) for c in args.context)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     stop = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         with _sandbox(app_dir) as sb:
-            driver = LocalStack(app_dir, sb)
+            lines = QuietNoChange()
+            driver = LocalStack(app_dir, sb, context=context, log=lines)
             try:
                 result = driver.deploy()
+                lines.flush()
             except KeyboardInterrupt:
                 print(
                     "Interrupted: what was done so far is recorded; run deploy again to continue.",
@@ -74,6 +95,10 @@ def run_deploy(args: argparse.Namespace) -> int:
                     flush=True,
                 )
                 return 130
+            states = [driver.store.load(s.stack_name) for s in result.stacks]
+            placeholders = placeholder_line([s for s in states if isinstance(s, StackState)])
+            if placeholders:
+                print(placeholders, flush=True)
             for line in site_lines(sb, driver.site_urls(result)):
                 print(line, flush=True)
             if not result.ok:
@@ -81,6 +106,12 @@ def run_deploy(args: argparse.Namespace) -> int:
                 print(f"Deploy failed: {reason}", file=sys.stderr, flush=True)
                 return 1
             if args.once:
+                if driver.site_urls(result):
+                    print(
+                        "Not serving (--once): the Site: URLs above stop answering now; run "
+                        "`amplify-sandbox deploy` without --once to serve them.",
+                        flush=True,
+                    )
                 return 0
             print("Serving; press Ctrl-C to stop.", flush=True)
             try:
@@ -122,3 +153,36 @@ def run_destroy(args: argparse.Namespace) -> int:
             print(f"Destroy failed: {reason}", file=sys.stderr, flush=True)
             return 1
         return 0
+
+
+class QuietNoChange:
+    """The deploy's progress lines, printed, with a stack that has nothing to change told in one
+    line (``<Stack>: no changes``) rather than ``UPDATE_IN_PROGRESS``, ``no changes`` and
+    ``UPDATE_COMPLETE``: a stack's ``UPDATE_IN_PROGRESS`` is held until its next line shows whether
+    anything happens."""
+
+    def __init__(self) -> None:
+        self._held: dict[str, str] = {}  # stack -> its held UPDATE_IN_PROGRESS line
+        self._unchanged: set[str] = set()  # stacks whose final status line is dropped
+
+    def __call__(self, line: str) -> None:
+        stack, sep, rest = line.partition(": ")
+        if sep and " " not in stack and rest == "UPDATE_IN_PROGRESS":
+            self._held[stack] = line
+            return
+        for name in list(self._held):
+            if line.startswith((f"{name}: ", f"{name} | ")):
+                held = self._held.pop(name)
+                if line == f"{name}: no changes":
+                    self._unchanged.add(name)
+                else:
+                    print(held, flush=True)
+        if sep and stack in self._unchanged and rest.endswith("_COMPLETE") and " " not in rest:
+            self._unchanged.discard(stack)
+            return
+        print(line, flush=True)
+
+    def flush(self) -> None:
+        for held in self._held.values():
+            print(held, flush=True)
+        self._held.clear()

@@ -175,6 +175,31 @@ def references(value: Any) -> set[str]:
     return found
 
 
+def attribute_references(value: Any) -> set[tuple[str, str]]:
+    """``(logical id, attribute)`` of every ``Fn::GetAtt`` and ``Fn::Sub`` ``${Res.Attr}`` inside
+    ``value``: the attributes a resource must provide (an attribute name that is itself an
+    intrinsic is left out)."""
+    found: set[tuple[str, str]] = set()
+    for name, arg in _walk_intrinsics(value):
+        if name == "Fn::GetAtt":
+            if isinstance(arg, list) and len(arg) == 2 and all(isinstance(a, str) for a in arg):
+                found.add((arg[0], arg[1]))
+            elif isinstance(arg, str) and "." in arg:
+                head, attr = arg.split(".", 1)
+                found.add((head, attr))
+        elif name == "Fn::Sub":
+            template, variables = (
+                (arg[0], arg[1] if len(arg) > 1 else {}) if isinstance(arg, list) else (arg, {})
+            )
+            if isinstance(template, str):
+                for var in _sub_variables(template):
+                    if "." in var and not var.startswith("AWS::"):
+                        if not (isinstance(variables, dict) and var in variables):
+                            head, attr = var.split(".", 1)
+                            found.add((head, attr))
+    return found
+
+
 def _walk_intrinsics(value: Any) -> Iterator[tuple[str, Any]]:
     name = intrinsic_name(value)
     if name is not None:

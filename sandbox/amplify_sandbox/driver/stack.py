@@ -65,6 +65,7 @@ class LocalStack:
         account: str | None = None,
         region: str | None = None,
         outdir: str | Path | None = None,
+        context: dict[str, str] | None = None,
     ) -> None:
         self.app_dir = Path(app_dir).resolve()
         self.sandbox = sandbox
@@ -75,6 +76,7 @@ class LocalStack:
         self.account = account or getattr(sandbox, "account_id", None) or DEFAULT_ACCOUNT
         self.region = region or getattr(sandbox, "region", None) or _env_region(sandbox) or DEFAULT_REGION
         self.outdir = Path(outdir).resolve() if outdir else None
+        self.context = dict(context or {})  # `-c key=value`: passed to synth as the CDK CLI does
         self._receiver: ResponseReceiver | None = None
         self._published: dict[tuple[str, str], FileAsset] = {}
         self.assembly: CloudAssembly | None = None
@@ -109,7 +111,12 @@ class LocalStack:
     # ------------------------------------------------------------------ public API
     def synth(self) -> CloudAssembly:
         self.assembly = synthesize(
-            self.app_dir, self.outdir, account=self.account, region=self.region, log=self.log
+            self.app_dir,
+            self.outdir,
+            account=self.account,
+            region=self.region,
+            log=self.log,
+            context=self.context,
         )
         return self.assembly
 
@@ -196,15 +203,21 @@ class LocalStack:
         return self.store.load(stack_name)
 
     def site_urls(self, result: DeployResult | None = None) -> list[tuple[str, str, str]]:
-        """(app id, branch, local URL) of every branch of the deployed stacks."""
+        """(app id, branch, local URL) of every branch of the deployed stacks, and of every branch
+        a custom resource of theirs deploys to (an app made outside the stack: ``AppId`` and
+        ``BranchName`` properties)."""
         branches: list[tuple[str, str]] = []
         if result is not None:
-            branches = result.branches
+            branches = list(result.branches)
+            names = [s.stack_name for s in result.stacks]
         else:
-            for name in self.store.stack_names():
-                state = self.store.load(name)
-                if state:
+            names = self.store.stack_names()
+        for name in names:
+            state = self.store.load(name)
+            if state:
+                if result is None:
                     branches.extend(branches_of(state))
+                branches.extend(b for b in deployment_targets(state) if b not in branches)
         urls = []
         for app_id, branch in branches:
             try:
@@ -263,6 +276,19 @@ class LocalStack:
 
     def _destroy_stack(self, state: StackState) -> StackResult:
         return engine.destroy_stack(self._run_context(), state)
+
+
+def deployment_targets(state: StackState) -> list[tuple[str, str]]:
+    """(app id, branch) that the custom resources of a recorded stack deploy to."""
+    found: list[tuple[str, str]] = []
+    for lid in state.order or list(state.resources):
+        res = state.resources.get(lid)
+        if res is None or not (res.type.startswith("Custom::") or res.type.endswith("::CustomResource")):
+            continue
+        app_id, branch = res.properties.get("AppId"), res.properties.get("BranchName")
+        if isinstance(app_id, str) and isinstance(branch, str) and (app_id, branch) not in found:
+            found.append((app_id, branch))
+    return found
 
 
 def _env_region(sandbox: Any) -> str | None:

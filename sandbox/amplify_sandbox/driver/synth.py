@@ -84,14 +84,29 @@ def read_cdk_json(app_dir: Path) -> dict[str, Any]:
     return config
 
 
-def synth_context(app_dir: Path, config: dict[str, Any]) -> dict[str, Any]:
-    """The context the CLI would pass: CLI defaults, cdk.json's context, then cdk.context.json."""
+def synth_context(
+    app_dir: Path, config: dict[str, Any], overrides: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """The context the CLI would pass: CLI defaults, cdk.json's context, cdk.context.json, then the
+    command line's ``-c key=value`` (``overrides``, strings as the CDK CLI passes them), which win."""
     context = dict(CLI_DEFAULT_CONTEXT)
     context.update(config.get("context") or {})
     cached = app_dir / "cdk.context.json"
     if cached.is_file():
         context.update(json.loads(cached.read_text()))
+    context.update(overrides or {})
     return context
+
+
+def parse_context_option(assignment: str) -> tuple[str, str]:
+    """``key=value`` of a ``-c``/``--context`` option, as the CDK CLI reads it: split at the first
+    ``=``, the value a string (possibly empty); ``aws:`` keys are reserved."""
+    key, sep, value = assignment.partition("=")
+    if not sep or not key:
+        raise ValueError(f"-c needs key=value, got {assignment!r}")
+    if key.startswith("aws:"):
+        raise ValueError(f"-c {key}: context keys prefixed with 'aws:' are reserved for the CDK")
+    return key, value
 
 
 def app_command(app: str) -> list[str]:
@@ -109,9 +124,10 @@ def synthesize(
     account: str,
     region: str,
     log: Callable[[str], None] = print,
+    context: dict[str, str] | None = None,
 ) -> CloudAssembly:
     """Run the app and read the cloud assembly it writes (to ``outdir``, default APP_DIR/cdk.out,
-    or cdk.json's ``output``)."""
+    or cdk.json's ``output``). ``context``: the command line's ``-c key=value`` values."""
     app_dir = app_dir.resolve()
     config = read_cdk_json(app_dir)
     app = config["app"]
@@ -125,7 +141,7 @@ def synthesize(
     env.update(
         {
             "CDK_OUTDIR": str(outdir),
-            "CDK_CONTEXT_JSON": json.dumps(synth_context(app_dir, config)),
+            "CDK_CONTEXT_JSON": json.dumps(synth_context(app_dir, config, context)),
             "CDK_DEFAULT_ACCOUNT": account,
             "CDK_DEFAULT_REGION": region,
         }

@@ -10,8 +10,10 @@ from amplify_sandbox.driver.provisioners.amplify import AmplifyAppProvisioner, A
 from amplify_sandbox.driver.provisioners.base import Provisioner
 from amplify_sandbox.driver.provisioners.custom_resource import CustomResourceProvisioner
 from amplify_sandbox.driver.provisioners.lambda_function import LambdaFunctionProvisioner
+from amplify_sandbox.driver.provisioners.moto_backed import MotoProvisioner
 from amplify_sandbox.driver.provisioners.passive import PassiveProvisioner
 from amplify_sandbox.driver.provisioners.secrets import SecretProvisioner
+from amplify_sandbox.driver.provisioners.placeholder import PlaceholderProvisioner
 
 #: the registry: the first provisioner that handles a resource type provisions it
 PROVISIONERS: tuple[Provisioner, ...] = (
@@ -21,6 +23,8 @@ PROVISIONERS: tuple[Provisioner, ...] = (
     AmplifyBranchProvisioner(),
     CustomResourceProvisioner(),
     SecretProvisioner(),
+    MotoProvisioner(),  # the types moto has a CloudFormation model for (moto_backed.is_moto_backed)
+    PlaceholderProvisioner(),  # every other type: documented placeholder values (last: a catch-all)
 )
 
 
@@ -33,7 +37,8 @@ def provisioner_for(resource_type: str) -> Provisioner | None:
 
 
 def kind(resource_type: str) -> str:
-    """ "custom", "amplify", "lambda", "passive" or "unsupported"."""
+    """ "custom", "amplify", "lambda", "passive", "moto", "placeholder" or "unsupported" (no type left
+    unhandled but a custom resource type that is not one, e.g. an empty type)."""
     provisioner = provisioner_for(resource_type)
     return provisioner.kind if provisioner is not None else "unsupported"
 
