@@ -12,8 +12,8 @@ from amplify_sandbox.driver.provisioners.custom_resource import CustomResourcePr
 from amplify_sandbox.driver.provisioners.lambda_function import LambdaFunctionProvisioner
 from amplify_sandbox.driver.provisioners.moto_backed import MotoProvisioner
 from amplify_sandbox.driver.provisioners.passive import PassiveProvisioner
-from amplify_sandbox.driver.provisioners.secrets import SecretProvisioner
 from amplify_sandbox.driver.provisioners.placeholder import PlaceholderProvisioner
+from amplify_sandbox.driver.provisioners.secrets import SecretProvisioner
 
 #: the registry: the first provisioner that handles a resource type provisions it
 PROVISIONERS: tuple[Provisioner, ...] = (
