@@ -5,12 +5,12 @@
 | `ZipDirect` | check the zip's size | no fileMap | the source object, S3 GET streamed into the PUT |
 | `ZipMerged` | build the merged zip in /tmp | no fileMap | the spool file, streamed |
 | `Files` | md5 pass (`files_pass`) | fileMap path -> md5 | one PUT per file, in parallel |
+| `Pull` | check the zip's size (HeadObject only) | none | none: StartDeployment with a presigned sourceUrl |
 
 deploy() calls `prepare()` before any job exists, then (when `creates_deployment`) CreateDeployment
 with `file_map()` and `upload()` with its answer, then StartDeployment, and `close()` at the end
-whatever happened. A mode in which Amplify fetches the zip itself (StartDeployment with a sourceUrl:
-no CreateDeployment, no upload) is one more `UploadMode` whose `creates_deployment` is False and
-whose `start_source()` names the zip.
+whatever happened. In a mode whose `creates_deployment` is False (`Pull`), Amplify fetches the zip
+itself: no CreateDeployment, no upload, StartDeployment with the mode's `start_source()`.
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ from .logs import Progress
 from .merged_zip import Spool, prepare_spool, spool_chunks
 from .parallel import run_parallel
 from .props import FILES, DeploymentProps
-from .s3io import object_chunks
+from .pull import presigned_source
+from .s3io import object_chunks, s3_label
 from .settings import Settings
 from .sources import Source, content
 from .upload import UploadError, put
@@ -72,8 +73,31 @@ class UploadMode:
         """StartDeployment's `sourceUrl` and `sourceUrlType`, for a mode that creates no deployment."""
         raise NotImplementedError(f"{self.label} uploads through CreateDeployment")
 
+    def describe_source(self) -> str:
+        """What start_source() names, for the logs: never the URL itself (a credential)."""
+        return "the mode's sourceUrl"
+
     def close(self) -> None:
         """Release what prepare() made (a spool file); called whatever happened."""
+
+
+class Pull(UploadMode):
+    """One source zip, no markers: Amplify fetches it by a presigned GET URL (pull.py); the handler
+    moves no byte. `site.plan` is empty: the zip is not listed (HeadObject only)."""
+
+    label = "PULL"
+    creates_deployment = False
+
+    def prepare(self) -> None:
+        planning.check_zip_size(self.site.sources[0].size, "the source zip")
+
+    def start_source(self) -> Mapping[str, str]:
+        src = self.site.sources[0]
+        return presigned_source(self.site.s3, src.bucket, src.key, self.site.deadline)
+
+    def describe_source(self) -> str:
+        src = self.site.sources[0]
+        return f"presigned GET of {s3_label(src.bucket, src.key)}"
 
 
 def choose_mode(site: Site) -> UploadMode:
