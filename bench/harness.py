@@ -257,6 +257,9 @@ class Bench:
             "s3_get_bytes": s3c["get_body_bytes"],
             "s3_get_requests": s3c["get_requests"],
             "s3_head_requests": s3c["head_requests"],
+            # GETs of a presigned URL: Amplify fetching a PULL-mode sourceUrl, not this child
+            "s3_presigned_get_bytes": s3c["presigned_get_bytes"],
+            "s3_presigned_get_requests": s3c["presigned_get_requests"],
             "disk_write_bytes": child["proc_io"]["write_bytes"],
             "disk_peak_bytes": peak["disk"],
             "upload_bytes": emu["bytes_received"] - emu_before["bytes_received"],
