@@ -1,5 +1,6 @@
-"""Targets of issue 6 checked against one run, the README table, and the PNG plots (matplotlib is
-needed only here: `pip install -r bench/requirements.txt`; without it the plots are skipped)."""
+"""Targets of issues 6 and 14 checked against one run, the README table, and the PNG plots
+(matplotlib is needed only here: `pip install -r bench/requirements.txt`; without it the plots are
+skipped)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,22 @@ def _stage(r: dict) -> float:
     """A handler run's upload stage (CreateDeployment answered -> last upload done), seconds."""
     ph = r["child"].get("phases", {})
     return ph.get("uploaded", 0) - ph.get("created", 0)
+
+
+def _pull_job(r: dict) -> float:
+    """A PULL run's job time: StartDeployment sent (`"action":"starting"`) -> the job seen SUCCEED.
+    It holds Amplify's fetch of the zip (the emulator fetches it inside StartDeployment) and its job."""
+    ph = r["child"].get("phases", {})
+    return ph.get("succeeded", 0) - ph.get("starting", 0)
+
+
+def _pull_own(r: dict) -> float:
+    """A PULL run's handler time without Amplify's own: wall time minus `_pull_job`."""
+    return r["wall_s"] - _pull_job(r)
+
+
+def _label(mib: int) -> str:
+    return f"{mib} MiB" if mib < 1024 else f"{mib // 1024} GiB"
 
 
 def _run(results: dict, workload: str, impl: str, key: Any = None) -> dict | None:
@@ -168,6 +185,7 @@ def evaluate(results: dict) -> list[dict]:
                 f"{disk} bytes written (peak in temp dir {h['disk_peak_bytes']}), site {site} bytes",
             )
         )
+    out += _issue14(results)
     # 4. cold start
     cs, asset = results.get("cold_start"), results.get("asset")
     if cs:
@@ -189,6 +207,67 @@ def evaluate(results: dict) -> list[dict]:
                 asset["zipped_bytes"] <= 200 * 1024,
             )
         )
+    return out
+
+
+def _issue14(results: dict) -> list[dict]:
+    """Targets of issue 14: PULL mode (5) and FILES mode past the keep budget (6)."""
+    p = results["params"]
+    out: list[dict] = []
+    sizes = p.get("pull_sizes_mib", [])
+    pulls = {m: _run(results, f"pull-{m}mib", "handler", _pull_own) for m in sizes}
+    for mib, h in pulls.items():
+        if h:
+            out.append(
+                _t(
+                    f"5. PULL {_label(mib)}: bytes the handler read from S3",
+                    f"{h['s3_get_bytes']} B",
+                    "0",
+                    h["s3_get_bytes"] == 0,
+                    f"{h['s3_get_requests']} GETs, {h.get('s3_head_requests', 0)} HEAD; Amplify fetched "
+                    f"{_fmt_size(h.get('s3_presigned_get_bytes', 0))} by the presigned URL",
+                )
+            )
+    small, big = (pulls.get(sizes[0]), pulls.get(sizes[-1])) if len(sizes) > 1 else (None, None)
+    if small and big:
+        ratio = _pull_own(big) / _pull_own(small)
+        n = sum(1 for r in results["runs"] if r["workload"] == f"pull-{sizes[-1]}mib")
+        out.append(
+            _t(
+                f"5. PULL: handler time {_label(sizes[-1])} / {_label(sizes[0])} (job excluded)",
+                f"{ratio:.2f}x",
+                "<= 1.1x",
+                ratio <= 1.1,
+                f"{_pull_own(big):.2f} s vs {_pull_own(small):.2f} s (wall {big['wall_s']:.2f} / "
+                f"{small['wall_s']:.2f} s, minus StartDeployment..SUCCEED {_pull_job(big):.2f} / "
+                f"{_pull_job(small):.2f} s)" + (f"; medians of {n} runs each" if n > 1 else ""),
+            )
+        )
+    for n, limit in ((p.get("big_files"), 1.5), (p.get("main_files"), 1.2)):
+        h, b = _run(results, f"files-{n}", "handler"), _run(results, f"files-{n}", "baseline")
+        if not (h and b):
+            continue
+        ratio = h["wall_s"] / b["wall_s"]
+        out.append(
+            _t(
+                f"6. FILES {n} files: wall / raw PUT client",
+                f"{ratio:.2f}x",
+                f"<= {limit}x",
+                ratio <= limit,
+                f"handler {h['wall_s']:.2f} s, raw client {b['wall_s']:.2f} s; "
+                f"{h['s3_get_requests']} GETs, {_fmt_size(h['s3_get_bytes'])} read",
+            )
+        )
+        if n == p.get("big_files"):
+            out.append(
+                _t(
+                    f"6. FILES {n} files: peak RSS",
+                    f"{h['peak_rss_mib']:.1f} MiB",
+                    "<= 150 MiB",
+                    h["peak_rss_mib"] <= 150,
+                    f"raw client {b['peak_rss_mib']:.1f} MiB",
+                )
+            )
     return out
 
 
@@ -221,6 +300,19 @@ def findings(results: dict) -> list[str]:
                 f"{(n / bb['wall_s']) / (ns / b1['wall_s']):.1f}x; S3 GETs {h['s3_get_requests']}; CPU "
                 f"handler / S3 server / emulator {h['cpu_s']:.1f} / {h['s3_server_cpu_s']:.1f} / "
                 f"{h['emulator_cpu_s']:.1f} s; peak RSS {h['peak_rss_mib']:.0f} MiB."
+            )
+    for mib in p.get("pull_sizes_mib", []):
+        h = _run(results, f"pull-{mib}mib", "handler", _pull_own)
+        if h:
+            hwm = h["child"].get("phase_hwm_mib", {})
+            out.append(
+                f"pull-{mib}mib: the handler's own time {_pull_own(h):.2f} s of {h['wall_s']:.2f} s "
+                f"(StartDeployment..SUCCEED {_pull_job(h):.2f} s, the emulator fetching the zip inside "
+                f"StartDeployment); it read {h['s3_get_bytes']} B from S3 ({h.get('s3_head_requests', 0)} "
+                f"HEAD), Amplify fetched {_fmt_size(h.get('s3_presigned_get_bytes', 0))} in "
+                f"{h.get('s3_presigned_get_requests', 0)} GET(s); peak RSS {h['peak_rss_mib']:.0f} MiB"
+                + (f" ({hwm.get('starting', 0):.0f} MiB when it called StartDeployment)" if hwm else "")
+                + "."
             )
     m = p.get("repeats_at_mib")
     h = _run(results, f"zip-{m}mib", "handler", _stage)

@@ -7,7 +7,9 @@ the environment (AMPLIFY_DEPLOYMENT_*), as a user sets them on the function. Loa
 `lambda_env.py` by its path (this process does not import the sandbox package) to rebuild the
 Lambda context, imports `amplify_deployment_handler.index`, calls `handler(event, context)` and
 prints one JSON line on stdout:
-  {"import_s", "wall_s", "phases": {...}, "proc_io": {...}, "vm_hwm_kib", "opened_for_writing"}
+  {"import_s", "wall_s", "phases": {...}, "phase_hwm_mib": {...}, "proc_io": {...}, "vm_hwm_kib",
+   "opened_for_writing"}
+(`phases`: seconds from the call to each stage line; `phase_hwm_mib`: the peak RSS so far then)
 `proc_io` is this process's own /proc/self/io, read after the handler returned (write_bytes = bytes
 this process caused to be written to storage); `opened_for_writing` lists the files it opened for
 writing (an audit hook on the `open` event). Log lines go to stderr with their epoch time, so the
@@ -36,21 +38,26 @@ class Stages(logging.Handler):
 
     MARKS = (  # substrings of the handler's JSON stage lines
         ("plan", '"stage":"plan"'),
+        ("prepared", '"stage":"prepare"'),  # FILES md5 pass / merged zip done
         ("created", '"action":"created"'),
         ("uploaded", '"stage":"upload","done":true'),
+        ("starting", '"action":"starting"'),  # PULL: just before StartDeployment with the sourceUrl
         ("started", '"action":"started"'),
+        ("succeeded", '"status":"SUCCEED"'),
         ("result", '"stage":"result"'),
     )
 
     def __init__(self):
         super().__init__(logging.INFO)
         self.times = {}
+        self.hwm_mib = {}  # the peak RSS so far (VmHWM) when each stage was reached
 
     def emit(self, record):
         msg = record.getMessage()
         for name, needle in self.MARKS:
             if needle in msg and name not in self.times:
                 self.times[name] = record.created
+                self.hwm_mib[name] = round(vm_hwm_kib() / 1024, 1)
 
 
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
@@ -99,6 +106,7 @@ def main():
                 "import_s": import_s,
                 "wall_s": wall_s,
                 "phases": phases,
+                "phase_hwm_mib": stages.hwm_mib,
                 "proc_io": proc_io(),
                 "vm_hwm_kib": vm_hwm_kib(),
                 "opened_for_writing": opened_for_writing,

@@ -7,7 +7,9 @@
    this). Here a simple `bytes=a-b` GET reads only bytes a..b from the spool file.
 2. **Counting.** Every GetObject answer's body bytes and the number of GET/HEAD requests are added
    to `COUNTERS`. This is how "bytes read from S3" is measured: on the server side, body bytes only
-   (HTTP headers, ~400 bytes per response, are not counted).
+   (HTTP headers, ~400 bytes per response, are not counted). GETs of a presigned URL (a signature in
+   the query string: Amplify fetching a PULL-mode sourceUrl) are counted apart
+   (`presigned_get_*`): the handler's own reads sign in headers.
 
 Everything else (routing, headers, Content-Range, errors) is moto's own code.
 """
@@ -18,7 +20,7 @@ import re
 import threading
 from typing import Any
 
-NAMES = ("get_body_bytes", "get_requests", "head_requests")
+NAMES = ("get_body_bytes", "get_requests", "head_requests", "presigned_get_bytes", "presigned_get_requests")
 COUNTERS = {n: 0 for n in NAMES}
 _lock = threading.Lock()
 _shared: Any = None  # a multiprocessing.Array("q", 3) when moto runs in its own process
@@ -112,9 +114,12 @@ def apply(shared: Any = None) -> None:
         finally:
             _tls.range = None
         if method == "GET":
-            _add("get_requests", 1)
+            # A presigned GET (a signature in the query) is Amplify fetching a sourceUrl (PULL mode),
+            # not the handler, whose SDK calls sign in headers: counted apart.
+            presigned = "Signature=" in full_url
+            _add("presigned_get_requests" if presigned else "get_requests", 1)
             if 200 <= int(status) < 300 and isinstance(body, (bytes, bytearray)):
-                _add("get_body_bytes", len(body))
+                _add("presigned_get_bytes" if presigned else "get_body_bytes", len(body))
         elif method == "HEAD":
             _add("head_requests", 1)
         if isinstance(body, _RangeContent):  # a range moto did not slice (should not happen)

@@ -61,6 +61,12 @@ class UploadMode(enum.Enum):
     """A `fileMap` of relative path -> md5, then one PUT per file to `fileUploadUrls`. Paths must be
     at most 255 characters."""
 
+    PULL = "PULL"
+    """Amplify fetches the source zip itself: StartDeployment with a presigned S3 GET URL of the
+    asset (valid until the handler's own deadline plus a minute), no CreateDeployment; the function
+    moves no byte of the site. Only for exactly one zip source without deploy-time values (synth
+    fails otherwise: use `ZIP`). Not read by the handler, the zip is deployed as it is."""
+
 
 def branch_url_for(app_id: str, branch_name: str) -> str:
     """`https://<branch, '/' replaced by '-'>.<appId>.amplifyapp.com` for literal values."""
@@ -134,7 +140,7 @@ class AmplifyDeployment(Construct):
         :param sources: one or more ``aws_s3_deployment.Source`` (``asset`` of a folder or zip,
             ``bucket``, ``data``, ``json_data``, ``yaml_data``...). They merge into one site in order;
             a later source wins on the same path. Deploy-time values are substituted in the handler.
-        :param upload_mode: ``UploadMode.ZIP`` (default) or ``UploadMode.FILES``.
+        :param upload_mode: ``UploadMode.ZIP`` (default), ``UploadMode.FILES`` or ``UploadMode.PULL``.
         :param memory_limit: the handler's memory in MiB (128-10240). Default 512.
         :param timeout: the handler's timeout (1-15 minutes). Default 15 minutes. The handler
             answers CloudFormation before it, stopping an unfinished Amplify job.
@@ -221,6 +227,8 @@ class AmplifyDeployment(Construct):
             else None
         )
         sources_props, read_policy = self._bind_sources(sources, handler.role, files_check)
+        if upload_mode is UploadMode.PULL:
+            _check_pull_sources(sources_props, bool(exclude_list or include_list or key_prefix))
         amplify_policy = self._grant_amplify(handler.role, stack)
         properties: dict[str, Any] = {
             "AppId": self.app_id,
@@ -335,6 +343,26 @@ class AmplifyDeployment(Construct):
             )
         )
         return policy
+
+
+def _check_pull_sources(sources_props: list[dict[str, Any]], reshaped: bool) -> None:
+    """PULL mode hands Amplify one zip as it is: exactly one source, no deploy-time values, no
+    filters or prefix."""
+    if len(sources_props) != 1:
+        raise ValueError(
+            f"AmplifyDeployment: UploadMode.PULL deploys exactly one zip source, got {len(sources_props)} "
+            "sources; use UploadMode.ZIP to merge several."
+        )
+    if "Markers" in sources_props[0]:
+        raise ValueError(
+            "AmplifyDeployment: UploadMode.PULL cannot substitute deploy-time values (the source holds "
+            "tokens, e.g. Source.json_data with a resource attribute); use UploadMode.ZIP."
+        )
+    if reshaped:
+        raise ValueError(
+            "AmplifyDeployment: UploadMode.PULL deploys the zip as it is, without exclude, include or "
+            "destination_key_prefix; use UploadMode.ZIP."
+        )
 
 
 def _validate_patterns(name: str, patterns: Sequence[str] | None) -> list[str]:

@@ -120,7 +120,7 @@ class Amplify:
                 if code not in RETRYABLE_CODES:
                     message = str(exc.response.get("Error", {}).get("Message", ""))
                     reason = f"{what} failed on {where}: {_short(exc)}"
-                    if what == "CreateDeployment" and "not finished" in message:
+                    if what in ("CreateDeployment", "StartDeployment") and "not finished" in message:
                         raise BranchBusy(reason, code, message) from exc
                     raise AmplifyError(reason, code, message) from exc
                 pause = backoff(attempt, 1.0, 15.0)

@@ -1,4 +1,5 @@
-"""One deployment, start to end: plan, prepare, wait for the branch, create, upload, start, poll.
+"""One deployment, start to end: plan, prepare, wait for the branch, create, upload, start, poll
+(PULL mode: HeadObject, wait, start from a presigned sourceUrl, poll).
 
 The imperative shell around the pure parts (props, plan, markers, jobs). How the bytes travel is the
 upload mode's business (upload_modes.py). Every failure surfaces as DeploymentError with a short
@@ -18,12 +19,13 @@ from . import plan as planning
 from .amplify import Amplify, AmplifyError, BranchBusy
 from .deadline import Deadline
 from .logs import event
-from .props import DeploymentProps
-from .s3io import SourceError
+from .props import PULL, DeploymentProps
+from .pull import PullError, pull_problem
+from .s3io import SourceError, head_size
 from .settings import Settings
-from .sources import read_sources
+from .sources import Source, read_sources
 from .upload import UploadError, close_connections
-from .upload_modes import Site, UploadMode, choose_mode
+from .upload_modes import Pull, Site, UploadMode, choose_mode
 
 __all__ = ["DeploymentError", "Result", "Settings", "deploy"]
 
@@ -37,8 +39,8 @@ class DeploymentError(Exception):
 @dataclass(frozen=True)
 class Result:
     job_id: str
-    file_count: int
-    byte_count: int
+    file_count: int | None  # None: not known (PULL mode does not read the zip)
+    byte_count: int | None
 
 
 def deploy(
@@ -54,7 +56,7 @@ def deploy(
     StartDeployment (the handler settles their lost answers itself; default: ``amplify_client``)."""
     try:
         return _deploy(props, s3, amplify_client, deadline, settings, sleep, amplify_once)
-    except (planning.PlanError, SourceError, AmplifyError, UploadError) as exc:
+    except (planning.PlanError, SourceError, AmplifyError, UploadError, PullError) as exc:
         raise DeploymentError(str(exc)) from exc
 
 
@@ -67,13 +69,11 @@ def _deploy(
     sleep: Callable[[float], None] | None,
     amplify_once: Any,
 ) -> Result:
-    # plan: list the sources' zips, merge them, choose the upload mode
-    sources, listings = read_sources(s3, props)
-    plan = planning.make_plan(props, listings)
-    mode = choose_mode(Site(s3, props, sources, plan, deadline, settings))
-    event("plan", mode=mode.label, sources=len(sources), files=plan.file_count, bytes=plan.byte_count)
-    if not plan.has_index_html:
-        event("plan", logging.WARNING, warning="no index.html at the site root; Amplify will answer 404 at /")
+    # plan: list the sources' zips, merge them, choose the upload mode (PULL: HeadObject only)
+    if props.upload_mode == PULL:
+        mode, file_count = _pull_mode(s3, props, deadline, settings), None
+    else:
+        mode, file_count = _planned_mode(s3, props, deadline, settings)
     try:
         # prepare: before any job exists, so nothing blocks the branch meanwhile
         mode.prepare()
@@ -94,12 +94,11 @@ def _deploy(
             _upload_and_start(amp, mode, created, job_id)
         else:
             # Amplify fetches the site itself: wait for the branch, start from the mode's source
-            amp.wait_until_free(settings.abandoned_after_s)
-            job_id = amp.start_source(mode.start_source())
+            job_id = _start_source_when_free(amp, mode, settings.abandoned_after_s)
         event("job", job_id=job_id, action="started")
         # poll until the job has deployed the site
         amp.poll(job_id)
-        return Result(job_id, plan.file_count, mode.byte_count)
+        return Result(job_id, file_count, mode.byte_count if file_count is not None else None)
     finally:
         close_connections()
         mode.close()
@@ -116,6 +115,48 @@ def _create_when_free(amp: Amplify, file_map: dict[str, str] | None, abandoned_a
             if amp.deadline.remaining() < 2:
                 raise
             event("wait", action="waiting", why="another job took the branch before CreateDeployment")
+
+
+def _planned_mode(
+    s3: Any, props: DeploymentProps, deadline: Deadline, settings: Settings
+) -> tuple[UploadMode, int]:
+    """ZIP and FILES: list and merge the sources' zips, choose how to upload; (mode, file count)."""
+    sources, listings = read_sources(s3, props)
+    plan = planning.make_plan(props, listings)
+    mode = choose_mode(Site(s3, props, sources, plan, deadline, settings))
+    event("plan", mode=mode.label, sources=len(sources), files=plan.file_count, bytes=plan.byte_count)
+    if not plan.has_index_html:
+        event("plan", logging.WARNING, warning="no index.html at the site root; Amplify will answer 404 at /")
+    return mode, plan.file_count
+
+
+def _pull_mode(s3: Any, props: DeploymentProps, deadline: Deadline, settings: Settings) -> UploadMode:
+    """PULL: the one source zip as it is; HeadObject (its size, and a missing or unreadable object
+    fails here with the usual reason) and no byte of it read."""
+    problem = pull_problem(props)
+    if problem:
+        raise PullError(problem)
+    s = props.sources[0]
+    size = head_size(s3, s.bucket, s.key)
+    source = Source(s.bucket, s.key, size, s.markers)
+    empty = planning.Plan(PULL, (), direct=True)  # the zip is not listed
+    event("plan", mode="PULL", sources=1, zip_bytes=size)
+    return Pull(Site(s3, props, [source], empty, deadline, settings))
+
+
+def _start_source_when_free(amp: Amplify, mode: UploadMode, abandoned_after_s: float) -> str:
+    """Wait for a free branch, then StartDeployment from the mode's sourceUrl (no CreateDeployment);
+    if another job took the branch in between, wait again. Returns the new job's id."""
+    source = mode.start_source()
+    while True:
+        amp.wait_until_free(abandoned_after_s)
+        event("job", action="starting", source=mode.describe_source())
+        try:
+            return amp.start_source(source)
+        except BranchBusy:
+            if amp.deadline.remaining() < 2:
+                raise
+            event("wait", action="waiting", why="another job took the branch before StartDeployment")
 
 
 def _upload_and_start(amp: Amplify, mode: UploadMode, created: Any, job_id: str) -> None:

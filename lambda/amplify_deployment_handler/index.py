@@ -130,8 +130,9 @@ def _create_or_update(event: dict[str, Any], context: Any) -> str | None:
         {
             "JobId": result.job_id,
             "BranchUrl": props.branch_url,
-            "FileCount": str(result.file_count),
-            "ByteCount": str(result.byte_count),
+            # PULL mode does not read the zip: its file and byte counts are not known ("")
+            "FileCount": "" if result.file_count is None else str(result.file_count),
+            "ByteCount": "" if result.byte_count is None else str(result.byte_count),
         }
     )
     log_event(

@@ -15,7 +15,8 @@ from .site_paths import key_prefix_problem, normalize_key_prefix, pattern_proble
 
 ZIP = "ZIP"
 FILES = "FILES"
-UPLOAD_MODES = (ZIP, FILES)
+PULL = "PULL"  # Amplify fetches the single source zip itself (StartDeployment sourceUrl): pull.py
+UPLOAD_MODES = (ZIP, FILES, PULL)
 
 MAX_SOURCES = 100
 MAX_FILTERS = 1000  # Exclude and Include patterns each
@@ -175,7 +176,7 @@ def parse_props(raw: Any) -> DeploymentProps:
         raise PropsError(f"BranchName {problem}")
     mode_raw = raw.get("UploadMode", ZIP)
     if not isinstance(mode_raw, str) or mode_raw.strip().upper() not in UPLOAD_MODES:
-        raise PropsError(f"UploadMode must be ZIP or FILES, got {_show(mode_raw)}")
+        raise PropsError(f"UploadMode must be ZIP, FILES or PULL, got {_show(mode_raw)}")
     sources_raw = raw.get("Sources")
     if not isinstance(sources_raw, list) or not sources_raw:
         raise PropsError("Sources must be a non-empty list of {BucketName, ObjectKey}")

@@ -298,15 +298,40 @@ def entry_chunks(
         raise SourceError(f"source {label}: {info.filename!r:.60} is corrupt (size or CRC mismatch)")
 
 
-def window_contents(
+class WindowBuffer:
+    """Bytes [start, start + len(buf)) of a zip, read with one GET (`read_window`): the stored data
+    of several consecutive small entries. `content(info)` inflates one of them from it."""
+
+    def __init__(self, buf: bytes, start: int, label: str) -> None:
+        self.buf, self.start, self.label = buf, start, label
+
+    def data_slice(self, info: zipfile.ZipInfo) -> tuple[int, int] | None:
+        """Where the entry's stored bytes lie in the buffer, or None when they are not all inside it
+        (a local extra field far longer than the central directory's)."""
+        off = info.header_offset - self.start
+        if not 0 <= off <= len(self.buf) - _LOCAL_HEADER.size:
+            return None
+        header = self.buf[off : off + _LOCAL_HEADER.size]
+        data_start = off + _local_header_len(header, self.label, info.filename)
+        if data_start + info.compress_size > len(self.buf):
+            return None
+        return data_start, data_start + info.compress_size
+
+    def content(self, info: zipfile.ZipInfo) -> bytes | None:
+        """The entry's content, decompressed (at most file_size + 1 bytes are inflated), size and CRC
+        checked; None when its data is not inside the buffer (the caller streams that one)."""
+        where = self.data_slice(info)
+        if where is None:
+            return None
+        return _inflate_checked(memoryview(self.buf)[where[0] : where[1]], info, self.label)
+
+
+def read_window(
     client: Any, bucket: str, key: str, infos: Sequence[zipfile.ZipInfo], object_size: int, end: int
-) -> Iterator[tuple[zipfile.ZipInfo, bytes | None]]:
-    """(info, content) for consecutive small entries of one zip (sorted by `header_offset`, stored or
-    deflate), from ONE ranged GET of bytes [infos[0].header_offset, end) (clamped to the object; `end`
-    from `plan.entry_extent`), resumed like any read if cut. Each content is decompressed (at most
-    file_size + 1 bytes are inflated), size and CRC checked. `None` for an entry whose data is not
-    inside the buffer (a local extra field far longer than the central directory's): the caller
-    reads that one on its own. Memory: the window buffer plus one entry's content at a time."""
+) -> WindowBuffer:
+    """ONE ranged GET of bytes [infos[0].header_offset, end) (clamped to the object; `end` from
+    `plan.entry_extent`) for consecutive small entries of one zip, sorted by `header_offset`;
+    resumed like any read if cut."""
     label = s3_label(bucket, key)
     start = infos[0].header_offset
     last = min(object_size, end) - 1
@@ -318,17 +343,19 @@ def window_contents(
         rng.close()
     if len(buf) != last - start + 1:
         raise SourceError(f"short read from {label} at byte {start}")
-    view = memoryview(buf)
+    return WindowBuffer(buf, start, label)
+
+
+def window_contents(
+    client: Any, bucket: str, key: str, infos: Sequence[zipfile.ZipInfo], object_size: int, end: int
+) -> Iterator[tuple[zipfile.ZipInfo, bytes | None]]:
+    """(info, content) for consecutive small entries of one zip (stored or deflate), from ONE ranged
+    GET (`read_window`). Each content is decompressed, size and CRC checked; `None` for an entry whose
+    data is not inside the buffer: the caller reads that one on its own. Memory: the window buffer
+    plus one entry's content at a time."""
+    window = read_window(client, bucket, key, infos, object_size, end)
     for info in infos:
-        off = info.header_offset - start
-        if not 0 <= off <= len(buf) - _LOCAL_HEADER.size:
-            yield info, None
-            continue
-        data_start = off + _local_header_len(buf[off : off + _LOCAL_HEADER.size], label, info.filename)
-        if data_start + info.compress_size > len(buf):
-            yield info, None
-            continue
-        yield info, _inflate_checked(view[data_start : data_start + info.compress_size], info, label)
+        yield info, window.content(info)
 
 
 def _inflate_checked(raw: memoryview, info: zipfile.ZipInfo, label: str) -> bytes:

@@ -4,35 +4,34 @@
 | --- | --- | --- | --- |
 | `ZipDirect` | check the zip's size | no fileMap | the source object, S3 GET streamed into the PUT |
 | `ZipMerged` | build the merged zip in /tmp | no fileMap | the spool file, streamed |
-| `Files` | md5 pass (`files_pass`) | fileMap path -> md5 | one PUT per file, in parallel |
+| `Files` | md5 pass (`files_pass`) | fileMap path -> md5 | one PUT per file, in parallel (`files_upload`) |
+| `Pull` | check the zip's size (HeadObject only) | none | none: StartDeployment with a presigned sourceUrl |
 
 deploy() calls `prepare()` before any job exists, then (when `creates_deployment`) CreateDeployment
 with `file_map()` and `upload()` with its answer, then StartDeployment, and `close()` at the end
-whatever happened. A mode in which Amplify fetches the zip itself (StartDeployment with a sourceUrl:
-no CreateDeployment, no upload) is one more `UploadMode` whose `creates_deployment` is False and
-whose `start_source()` names the zip.
+whatever happened. In a mode whose `creates_deployment` is False (`Pull`), Amplify fetches the zip
+itself: no CreateDeployment, no upload, StartDeployment with the mode's `start_source()`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from . import plan as planning
 from .deadline import Deadline
-from .files_pass import LARGE_STREAMS, md5_pass
+from .files_pass import md5_pass
+from .files_upload import guard, upload_files
 from .logs import Progress
 from .merged_zip import Spool, prepare_spool, spool_chunks
-from .parallel import run_parallel
 from .props import FILES, DeploymentProps
-from .s3io import object_chunks
+from .pull import presigned_source
+from .s3io import object_chunks, s3_label
 from .settings import Settings
-from .sources import Source, content
-from .upload import UploadError, content_md5, put
+from .sources import Source
+from .upload import UploadError, put
 
 
 @dataclass(frozen=True)
@@ -72,21 +71,37 @@ class UploadMode:
         """StartDeployment's `sourceUrl` and `sourceUrlType`, for a mode that creates no deployment."""
         raise NotImplementedError(f"{self.label} uploads through CreateDeployment")
 
+    def describe_source(self) -> str:
+        """What start_source() names, for the logs: never the URL itself (a credential)."""
+        return "the mode's sourceUrl"
+
     def close(self) -> None:
         """Release what prepare() made (a spool file); called whatever happened."""
+
+
+class Pull(UploadMode):
+    """One source zip, no markers: Amplify fetches it by a presigned GET URL (pull.py); the handler
+    moves no byte. `site.plan` is empty: the zip is not listed (HeadObject only)."""
+
+    label = "PULL"
+    creates_deployment = False
+
+    def prepare(self) -> None:
+        planning.check_zip_size(self.site.sources[0].size, "the source zip")
+
+    def start_source(self) -> Mapping[str, str]:
+        src = self.site.sources[0]
+        return presigned_source(self.site.s3, src.bucket, src.key, self.site.deadline)
+
+    def describe_source(self) -> str:
+        src = self.site.sources[0]
+        return f"presigned GET of {s3_label(src.bucket, src.key)}"
 
 
 def choose_mode(site: Site) -> UploadMode:
     if site.plan.mode == FILES:
         return Files(site)
     return ZipDirect(site) if site.plan.direct else ZipMerged(site)
-
-
-def _guard(chunks: Iterable[bytes], deadline: Deadline, what: str) -> Iterator[bytes]:
-    for chunk in chunks:
-        if deadline.expired():
-            raise UploadError(f"upload of {what} did not finish before the deadline")
-        yield chunk
 
 
 class _Zip(UploadMode):
@@ -106,7 +121,7 @@ class _Zip(UploadMode):
 
         def body() -> Iterator[bytes]:
             progress.rewind()  # each attempt sends the zip from its start
-            for chunk in _guard(self.chunks(), deadline, "the site zip"):
+            for chunk in guard(self.chunks(), deadline, "the site zip"):
                 progress.add(0, len(chunk))
                 yield chunk
 
@@ -151,8 +166,9 @@ class ZipMerged(_Zip):
 
 
 class Files(UploadMode):
-    """One PUT per file to `fileUploadUrls[path]`, in parallel; a file kept by the md5 pass is sent
-    from memory (the bytes its md5 was taken of), any other is streamed from its zip entry again."""
+    """One PUT per file to `fileUploadUrls[path]`, in parallel (files_upload.py): a file kept by the
+    md5 pass is sent from memory (the bytes its md5 was taken of), other small files are read again
+    by window, large ones streamed from their zip entry."""
 
     label = "FILES"
 
@@ -175,28 +191,9 @@ class Files(UploadMode):
 
     def upload(self, created: Mapping[str, Any]) -> None:
         site, entries = self.site, self.site.plan.entries
-        settings, deadline, sizes, kept = site.settings, site.deadline, self.sizes, self.kept
         urls = created.get("fileUploadUrls") or {}
         missing = next((e.path for e in entries if e.path not in urls), None)
         if missing is not None:
             raise UploadError(f"CreateDeployment returned no upload URL for {missing!r:.80}")
-
-        progress = Progress(len(entries), sum(sizes.values()), settings.progress_interval)
-        large = threading.Semaphore(LARGE_STREAMS)
-
-        def one(e: planning.Entry, abort: threading.Event) -> None:
-            src = site.sources[e.source_index]
-            data = kept.get(e.path)  # the same bytes the md5 was taken of, on every attempt
-            body: Callable[[], Iterable[bytes]]
-            if data is not None:
-                body = lambda: _guard(iter((data,)), deadline, e.path)  # noqa: E731
-            else:
-                body = lambda: _guard(content(site.s3, src, e), deadline, e.path)  # noqa: E731
-            with large if data is None and not planning.is_small(e.info) else contextlib.nullcontext():
-                md5 = content_md5(self.digests[e.path])
-                put(urls[e.path], body, sizes[e.path], e.path, deadline, settings.upload, abort, md5)
-            kept.pop(e.path, None)
-            progress.add(1, sizes[e.path])
-
-        run_parallel(entries, one, settings.workers, deadline, "uploads")
-        progress.done()
+        digests, sizes, kept = self.digests, self.sizes, self.kept
+        upload_files(site.s3, site.sources, entries, urls, digests, sizes, kept, site.settings, site.deadline)

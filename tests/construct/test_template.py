@@ -259,3 +259,82 @@ def test_files_mode_checks_zip_assets_too(tmp_path):
             sources=[s3deploy.Source.asset(str(archive))],
             upload_mode=UploadMode.FILES,
         )
+
+
+def test_pull_mode_needs_no_new_permission(tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_text("pulled")
+    stack = new_stack()
+    AmplifyDeployment(
+        stack,
+        "D",
+        app="d1",
+        branch="main",
+        sources=[s3deploy.Source.asset(str(site))],
+        upload_mode=UploadMode.PULL,
+    )
+    template = assertions.Template.from_stack(stack)
+    _, resource = only(template, "Custom::AmplifyDeployment")
+    assert resource["Properties"]["UploadMode"] == "PULL"
+    (source,) = resource["Properties"]["Sources"]
+    assert source["ObjectKey"].endswith(".zip") and "Markers" not in source
+    # Amplify fetches the zip by a URL presigned with the function's own credentials: the function's
+    # s3:GetObject on that one object is all it takes; no bucket-wide read, no new action.
+    by_action: dict[str, list] = {}
+    for statement in all_statements(template):
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        for action in actions:
+            by_action.setdefault(action, []).append(statement["Resource"])
+    assert set(by_action) == {
+        "s3:GetObject",
+        "amplify:CreateDeployment",
+        "amplify:StartDeployment",
+        "amplify:ListJobs",
+        "amplify:GetJob",
+        "amplify:StopJob",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+    }
+    s3_resources = json.dumps(by_action["s3:GetObject"])
+    assert s3_resources.count(".zip") == 1 and "/*" not in s3_resources
+
+
+@pytest.mark.parametrize(
+    ("sources", "message"),
+    [
+        (
+            lambda stack: [s3deploy.Source.data("index.html", "a"), s3deploy.Source.data("b.txt", "b")],
+            r"UploadMode.PULL deploys exactly one zip source, got 2 sources; use UploadMode.ZIP",
+        ),
+        (
+            lambda stack: [
+                s3deploy.Source.json_data("config.json", {"region": stack.region, "id": cdk.Aws.ACCOUNT_ID})
+            ],
+            r"UploadMode.PULL cannot substitute deploy-time values .*; use UploadMode.ZIP",
+        ),
+    ],
+)
+def test_pull_mode_synth_time_errors(sources, message):
+    stack = new_stack()
+    with pytest.raises(ValueError, match=message):
+        AmplifyDeployment(
+            stack, "D", app="d1", branch="main", sources=sources(stack), upload_mode=UploadMode.PULL
+        )
+
+
+@pytest.mark.parametrize(
+    "reshape", [{"exclude": ["*.map"]}, {"include": ["*.html"]}, {"destination_key_prefix": "docs/"}]
+)
+def test_pull_mode_refuses_filters_and_prefix_at_synth(reshape):
+    stack = new_stack()
+    with pytest.raises(ValueError, match=r"UploadMode.PULL deploys the zip as it is, .*; use UploadMode.ZIP"):
+        AmplifyDeployment(
+            stack,
+            "D",
+            app="d1",
+            branch="main",
+            sources=[s3deploy.Source.data("index.html", "a")],
+            upload_mode=UploadMode.PULL,
+            **reshape,
+        )

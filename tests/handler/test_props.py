@@ -84,7 +84,7 @@ def test_parse_bool(raw, expected):
         ({"AppId": 12}, "AppId must be a string"),
         ({"BranchName": ""}, "BranchName must not be empty"),
         ({"BranchName": "b" * 256}, "longer than 255"),
-        ({"UploadMode": "TAR"}, "UploadMode must be ZIP or FILES"),
+        ({"UploadMode": "TAR"}, "UploadMode must be ZIP, FILES or PULL"),
         ({"Sources": []}, "Sources must be a non-empty list"),
         ({"Sources": "s3://b/k"}, "Sources must be a non-empty list"),
         ({"Sources": ["b/k"]}, "Sources[0] must be an object"),
