@@ -7,6 +7,8 @@ the other) and as overlapping request intervals; order as one interval ending be
 """
 
 import json
+import os
+import signal
 import textwrap
 
 import pytest
@@ -269,3 +271,30 @@ def test_a_service_timeout_cloudformation_refuses_fails_before_any_request(tmp_p
     assert not result.ok and stack.status == "ROLLBACK_COMPLETE"
     assert "ServiceTimeout" in stack.reason and "integer from 1 to 3600" in stack.reason
     assert result.requests == []
+
+
+def test_ctrl_c_kills_the_running_functions_and_keeps_what_completed(tmp_path, sandbox):
+    """SIGINT while A's function runs (it would wait 30 s for a file that never comes): the function is
+    killed, deploy() raises KeyboardInterrupt, what completed is recorded, and the next run goes on."""
+    app = _app(tmp_path, {"A": _custom({"WaitFor": str(tmp_path / "never"), "WaitLimit": "30"})})
+    lines: list[str] = []
+
+    def log(line):
+        lines.append(line)
+        if line.startswith("    A λ | START RequestId"):
+            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C, delivered to the main thread
+
+    with pytest.raises(KeyboardInterrupt):
+        LocalStack(app, sandbox, log=log).deploy()
+    assert not any("conc: Create A" in line for line in lines)  # killed before it could answer
+    state = json.loads((app / ".amplify-sandbox" / "stacks" / f"{STACK}.json").read_text())
+    assert "Fn" in state["resources"] and "A" not in state["resources"]
+
+    (app / "assembly" / f"{STACK}.template.json").write_text(
+        json.dumps(json.loads((app / "assembly" / f"{STACK}.template.json").read_text())).replace(
+            str(tmp_path / "never"), ""
+        )
+    )
+    again = LocalStack(app, sandbox, log=lambda _l: None).deploy()
+    assert again.ok, again.stacks[0].reason
+    assert [(r.logical_id, r.request_type) for r in again.requests] == [("A", "Create")]

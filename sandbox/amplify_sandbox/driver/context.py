@@ -130,6 +130,8 @@ class StackRun:
     #: set when the run is interrupted (Ctrl-C): running functions are killed, nothing new starts
     cancelled: threading.Event = field(init=False, default_factory=threading.Event)
     _lock: threading.Lock = field(init=False, repr=False, default_factory=threading.Lock)
+    #: held by the steps that must not run alongside each other (engine.ONE_AT_A_TIME)
+    one_at_a_time: threading.Lock = field(init=False, repr=False, default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         self.new = StackState(stack_name=self.stack_name, stack_id=self.stack_id)

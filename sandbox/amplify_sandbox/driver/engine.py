@@ -13,6 +13,7 @@ CLI's ``--concurrency`` defaults to 1).
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -30,6 +31,11 @@ from amplify_sandbox.driver.results import StackResult
 from amplify_sandbox.driver.state import ResourceState, StackState
 from amplify_sandbox.driver.synth import StackArtifact
 from amplify_sandbox.driver.template import TemplateError, dependency_graph, provision_order, retry_attempts
+
+#: provisioner kinds whose steps run one at a time: recording a Lambda function unpacks its code into
+#: a folder named by its asset (assets.unpack_code), which two functions of one asset must not do at
+#: once; it takes no time, so nothing is lost
+ONE_AT_A_TIME = frozenset({"lambda"})
 
 
 # ---------------------------------------------------------------------- deploy
@@ -273,10 +279,12 @@ def _provision(run: StackRun, lid: str, res: dict[str, Any]) -> None:
             f"{run.stack_name} | {lid} ({rtype}) SKIPPED: not supported by the local driver, and "
             "nothing the driver provisions depends on it"
         )
-    elif old_res is None:
-        provisioner.create(run, lid, res)
-    else:
-        provisioner.update(run, lid, res, old_res)
+        return
+    with run.one_at_a_time if provisioner.kind in ONE_AT_A_TIME else contextlib.nullcontext():
+        if old_res is None:
+            provisioner.create(run, lid, res)
+        else:
+            provisioner.update(run, lid, res, old_res)
 
 
 def _outputs(run: StackRun) -> dict[str, Any]:
