@@ -1,17 +1,29 @@
 """The engine: deploy one stack in dependency order, roll it back as CloudFormation does when a
 resource fails, destroy it dependents first. What each step means for a resource is its
 provisioner's business (provisioners/); the engine decides the order and keeps the books.
+
+Concurrency, as CloudFormation: a resource starts as soon as every resource it depends on (DependsOn,
+Ref, Fn::GetAtt, Fn::Sub) is complete, up to ``RunContext.max_parallel`` at once (threads; a custom
+resource's function runs in a subprocess of its own). On the first failure nothing new starts, the
+resources in flight finish (or fail), then everything this run created or updated is rolled back, one
+at a time, in reverse order of completion (a reverse dependency order). Destroy deletes concurrently
+too: a resource once every resource that depends on it is deleted. Stacks stay sequential (the CDK
+CLI's ``--concurrency`` defaults to 1).
 """
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import Callable, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 from amplify_sandbox.driver import assets as assets_mod
 from amplify_sandbox.driver.context import RunContext, StackRun
 from amplify_sandbox.driver.errors import DriverError, ResourceFailed
 from amplify_sandbox.driver.graph import topological_order, transitive_dependencies
+from amplify_sandbox.driver.lambda_runner import Cancelled
 from amplify_sandbox.driver.provisioners import provisioner_for
 from amplify_sandbox.driver.provisioners.amplify import branches_of
 from amplify_sandbox.driver.resolver import ResolveError, resolve
@@ -19,6 +31,11 @@ from amplify_sandbox.driver.results import StackResult
 from amplify_sandbox.driver.state import ResourceState, StackState
 from amplify_sandbox.driver.synth import StackArtifact
 from amplify_sandbox.driver.template import TemplateError, dependency_graph, provision_order, retry_attempts
+
+#: provisioner kinds whose steps run one at a time: recording a Lambda function unpacks its code into
+#: a folder named by its asset (assets.unpack_code), which two functions of one asset must not do at
+#: once; it takes no time, so nothing is lost
+ONE_AT_A_TIME = frozenset({"lambda"})
 
 
 # ---------------------------------------------------------------------- deploy
@@ -82,29 +99,32 @@ def _deploy(run: StackRun, order: list[str]) -> StackResult:
     creating = run.old is None or not run.old.resources
     verb = "CREATE" if creating else "UPDATE"
     resources = run.resources
-    failure: ResourceFailed | None = None
-    for lid in order:
-        res = resources[lid]
-        try:
-            _provision(run, lid, res)
-        except ResourceFailed as exc:
-            failure = exc
-            break
-        except (ResolveError, DriverError, assets_mod.AssetError) as exc:
-            failure = ResourceFailed(lid, str(exc))
-            run.event(lid, res.get("Type", "?"), f"{verb}_FAILED", str(exc))
-            break
-        except Exception as exc:  # the emulator unreachable, a bug: fail the resource, roll back
-            reason = f"{type(exc).__name__}: {exc}"
-            failure = ResourceFailed(lid, reason)
-            run.event(lid, res.get("Type", "?"), f"{verb}_FAILED", reason)
-            break
+
+    def completed(lid: str) -> None:  # in this thread, one at a time
         run.new.order.append(lid)
         run.save(f"{verb}_IN_PROGRESS")
 
-    if failure is not None:
-        run.result.reason = f"{failure.logical_id}: {failure.reason}"
-        return _rollback(run, creating, failure)
+    def first_failure(failed: str, in_flight: list[str]) -> None:
+        if in_flight:
+            run.log(
+                f"{run.stack_name}: {failed} failed; starting nothing new, waiting for the resources in "
+                f"progress ({', '.join(in_flight)}) before rolling back"
+            )
+
+    outcome = run_in_dependency_order(
+        run,
+        order,
+        {lid: run.graph.get(lid, set()) for lid in order},
+        lambda lid: _provision_step(run, lid, verb),
+        stop_on_failure=True,
+        on_success=completed,
+        on_first_failure=first_failure,
+    )
+    if outcome.failures:
+        failures = [_as_resource_failed(lid, exc) for lid, exc in outcome.failures.items()]
+        first = failures[0]
+        run.result.reason = f"{first.logical_id}: {first.reason}"
+        return _rollback(run, creating, failures)
 
     # cleanup: resources gone from the template, and old physical resources that were replaced
     old = run.old
@@ -145,6 +165,107 @@ def _deploy(run: StackRun, order: list[str]) -> StackResult:
     return result
 
 
+def _provision_step(run: StackRun, lid: str, verb: str) -> None:
+    """Provision one resource (in a worker thread); any failure is reported as its event and raised
+    as :class:`ResourceFailed`."""
+    res = run.resources[lid]
+    try:
+        _provision(run, lid, res)
+    except (ResourceFailed, Cancelled):
+        raise
+    except (ResolveError, DriverError, assets_mod.AssetError) as exc:
+        run.event(lid, res.get("Type", "?"), f"{verb}_FAILED", str(exc))
+        raise ResourceFailed(lid, str(exc)) from exc
+    except Exception as exc:  # the emulator unreachable, a bug: fail the resource, roll back
+        reason = f"{type(exc).__name__}: {exc}"
+        run.event(lid, res.get("Type", "?"), f"{verb}_FAILED", reason)
+        raise ResourceFailed(lid, reason) from exc
+
+
+def _as_resource_failed(lid: str, exc: BaseException) -> ResourceFailed:
+    if isinstance(exc, ResourceFailed):
+        return exc
+    return ResourceFailed(lid, f"{type(exc).__name__}: {exc}")
+
+
+class Outcome:
+    """What :func:`run_in_dependency_order` did: the nodes that succeeded (in completion order), the
+    failures (in the order they were seen) and the nodes never started."""
+
+    def __init__(self) -> None:
+        self.succeeded: list[str] = []
+        self.failures: dict[str, BaseException] = {}
+        self.not_started: list[str] = []
+
+
+def run_in_dependency_order(
+    run: StackRun,
+    nodes: list[str],
+    prerequisites: Mapping[str, set[str]],
+    step: Callable[[str], None],
+    *,
+    stop_on_failure: bool,
+    on_success: Callable[[str], None] | None = None,
+    on_first_failure: Callable[[str, list[str]], None] | None = None,
+) -> Outcome:
+    """Run ``step(node)`` for every node once all its prerequisites (those among ``nodes``) have
+    succeeded, up to ``run.ctx.max_parallel`` at once, in threads; ``nodes`` is a topological order
+    and breaks ties. A node whose prerequisite failed (or was not started) is not started. With
+    ``stop_on_failure`` nothing new starts after the first failure; the steps in flight finish.
+
+    ``on_success`` runs in the calling thread, one node at a time. Ctrl-C (any BaseException in the
+    calling thread) sets ``run.cancelled``: running functions are killed, the threads are waited
+    for, what succeeded meanwhile still goes through ``on_success``, then the exception goes on."""
+    known = set(nodes)
+    needs = {n: set(prerequisites.get(n, set())) & known - {n} for n in nodes}
+    outcome = Outcome()
+    waiting = list(nodes)
+    running: dict[Future[None], str] = {}
+    done: set[str] = set()
+    limit = max(1, run.ctx.max_parallel)
+
+    def settle(future: Future[None]) -> None:
+        node = running.pop(future)
+        exc = future.exception()
+        if exc is None:
+            done.add(node)
+            outcome.succeeded.append(node)
+            if on_success is not None:
+                on_success(node)
+        else:
+            first = not outcome.failures
+            outcome.failures[node] = exc
+            if first and on_first_failure is not None and stop_on_failure:
+                on_first_failure(node, [running[f] for f in running])
+
+    name = f"{run.stack_name}-resource"
+    with ThreadPoolExecutor(max_workers=limit, thread_name_prefix=name) as pool:
+        try:
+            while True:
+                stopping = stop_on_failure and bool(outcome.failures)
+                if not stopping:
+                    for node in list(waiting):
+                        if len(running) >= limit:
+                            break
+                        if needs[node] <= done:
+                            waiting.remove(node)
+                            running[pool.submit(step, node)] = node
+                if not running:
+                    break
+                finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                for future in sorted(finished, key=lambda f: nodes.index(running[f])):
+                    settle(future)
+        except BaseException:
+            run.cancelled.set()  # running functions are killed; their threads end at once
+            wait(list(running))
+            for future in sorted(running, key=lambda f: nodes.index(running[f])):
+                if future.exception() is None:
+                    settle(future)  # done before the interruption reached it: recorded
+            raise
+    outcome.not_started = waiting
+    return outcome
+
+
 def _provision(run: StackRun, lid: str, res: dict[str, Any]) -> None:
     rtype = res.get("Type", "")
     old_res = run.old.resources.get(lid) if run.old else None
@@ -158,10 +279,12 @@ def _provision(run: StackRun, lid: str, res: dict[str, Any]) -> None:
             f"{run.stack_name} | {lid} ({rtype}) SKIPPED: not supported by the local driver, and "
             "nothing the driver provisions depends on it"
         )
-    elif old_res is None:
-        provisioner.create(run, lid, res)
-    else:
-        provisioner.update(run, lid, res, old_res)
+        return
+    with run.one_at_a_time if provisioner.kind in ONE_AT_A_TIME else contextlib.nullcontext():
+        if old_res is None:
+            provisioner.create(run, lid, res)
+        else:
+            provisioner.update(run, lid, res, old_res)
 
 
 def _outputs(run: StackRun) -> dict[str, Any]:
@@ -190,16 +313,21 @@ def _delete(
     run.event(lid, res.type, "DELETE_COMPLETE", physical=res.physical_id)
 
 
-def _rollback(run: StackRun, creating: bool, failure: ResourceFailed) -> StackResult:
+def _rollback(run: StackRun, creating: bool, failures: list[ResourceFailed]) -> StackResult:
+    """Undo this run, one step at a time, in reverse order of what it did: the leftovers of failed
+    creates first (nothing depends on them: their dependents never started), then the journal."""
     status_prefix = "ROLLBACK" if creating else "UPDATE_ROLLBACK"
-    run.log(f"{run.stack_name}: {status_prefix}_IN_PROGRESS ({failure.logical_id}: {failure.reason})")
+    first = failures[0]
+    run.log(f"{run.stack_name}: {status_prefix}_IN_PROGRESS ({first.logical_id}: {first.reason})")
     ok = True
     # everything known for function lookups: new functions and old ones
     functions = StackState(run.stack_name, run.stack_id)
     if run.old:
         functions.resources.update(run.old.resources)
     functions.resources.update({f"new:{k}": v for k, v in run.new.resources.items()})
-    if creating or failure.logical_id not in (run.old.resources if run.old else {}):
+    for failure in reversed(failures):
+        if not creating and failure.logical_id in (run.old.resources if run.old else {}):
+            continue
         failed_type = (run.resources.get(failure.logical_id) or {}).get("Type", "")
         provisioner = provisioner_for(failed_type)
         leftover = provisioner.left_by_failed_create(run, failure) if provisioner else None
@@ -259,26 +387,25 @@ def destroy_stack(ctx: RunContext, state: StackState) -> StackResult:
     visiting = {lid: sorted(deps, key=order.index) for lid, deps in graph.items()}
     delete_order = list(reversed(topological_order(order, visiting)))
     remaining = dict(state.resources)
-    failed: set[str] = set()
-    for lid in delete_order:
+    # a resource is deleted once every resource that depends on it is gone
+    dependents = {lid: {other for other in order if lid in graph[other]} for lid in order}
+
+    def delete(lid: str) -> None:
+        _delete(run, lid, state.resources[lid], rollback=False, functions=state)
+
+    outcome = run_in_dependency_order(run, delete_order, dependents, delete, stop_on_failure=False)
+    for lid in outcome.succeeded:
+        remaining.pop(lid, None)
+    failed = set(outcome.failures)
+    for lid, exc in outcome.failures.items():  # DELETE_FAILED, kept for a later destroy
+        result.reason = result.reason or f"{lid}: {getattr(exc, 'reason', exc)}"
+    for lid in outcome.not_started:  # dependents first: their blockers are known by then
         res = state.resources[lid]
-        blockers = [other for other in failed if lid in graph.get(other, ())]
-        if blockers:
-            run.event(
-                lid,
-                res.type,
-                "DELETE_SKIPPED",
-                f"{', '.join(sorted(blockers))} could not be deleted",
-                res.physical_id,
-            )
-            failed.add(lid)
-            continue
-        try:
-            _delete(run, lid, res, rollback=False, functions=state)
-            remaining.pop(lid, None)
-        except Exception as exc:  # DELETE_FAILED, kept for a later destroy
-            failed.add(lid)
-            result.reason = result.reason or f"{lid}: {getattr(exc, 'reason', exc)}"
+        blockers = sorted(other for other in failed if lid in graph.get(other, ()))
+        run.event(
+            lid, res.type, "DELETE_SKIPPED", f"{', '.join(blockers)} could not be deleted", res.physical_id
+        )
+        failed.add(lid)
     if failed:
         state.status = "DELETE_FAILED"
         state.resources = remaining

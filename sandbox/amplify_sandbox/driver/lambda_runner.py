@@ -17,6 +17,9 @@
   above its resident size and would kill healthy functions.
 - Output: every line the function prints or logs is passed to a callback (the driver prefixes and
   streams it); the caller redacts secrets (ResponseURL).
+- Cancel: several functions run at once (one per resource in flight, each from its own thread);
+  setting the ``cancel`` event (Ctrl-C in the driver) kills a running one and raises
+  :class:`Cancelled` from :func:`invoke`.
 """
 
 from __future__ import annotations
@@ -42,6 +45,10 @@ BOOTSTRAP = Path(__file__).with_name("lambda_bootstrap.py")
 RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
 DEFAULT_TIMEOUT = 3
 DEFAULT_MEMORY = 128
+
+
+class Cancelled(Exception):
+    """The run was interrupted: the invocation was killed (its process group is gone)."""
 
 
 @dataclass
@@ -155,8 +162,10 @@ def invoke(
     deps_dir: Path,
     on_line: Callable[[str], None],
     request_id: str | None = None,
+    cancel: threading.Event | None = None,
 ) -> Invocation:
-    """Run the handler once with ``event``; return how the invocation ended."""
+    """Run the handler once with ``event``; return how the invocation ended. ``cancel`` set while it
+    runs: the process is killed and :class:`Cancelled` raised."""
     request_id = request_id or str(uuid.uuid4())
     started = time.time()
     deadline = started + fn.timeout
@@ -222,7 +231,10 @@ def invoke(
                 result.timed_out = True
                 _kill_group(proc)
                 break
-            time.sleep(0.05)
+            if cancel is None:
+                time.sleep(0.05)
+            elif cancel.wait(0.05):
+                raise Cancelled(f"{fn.function_name}: invocation {request_id} killed (run interrupted)")
     except BaseException:  # Ctrl-C or an error in the driver: the function must not outlive it
         _kill_group(proc)
         proc.wait()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +21,10 @@ class CustomResourceRequest:
     response_physical_id: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
     rollback: bool = False
+    #: when the request was sent and when the driver concluded (answer read, or given up on), as
+    #: ``time.time()``: resources run concurrently, so these intervals may overlap
+    sent_at: float = 0.0
+    ended_at: float = 0.0
 
 
 @dataclass
@@ -29,6 +34,7 @@ class ResourceEvent:
     status: str  # CREATE_COMPLETE, UPDATE_FAILED, ...
     reason: str = ""
     physical_id: str | None = None
+    timestamp: float = field(default_factory=time.time)  # when it happened (``time.time()``)
 
 
 @dataclass

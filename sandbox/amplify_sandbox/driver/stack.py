@@ -19,7 +19,7 @@ from typing import Any
 
 from amplify_sandbox.driver import assets as assets_mod
 from amplify_sandbox.driver import engine
-from amplify_sandbox.driver.context import RunContext
+from amplify_sandbox.driver.context import RunContext, service_timeout_cap_from_env
 from amplify_sandbox.driver.errors import DriverError, ResourceFailed
 from amplify_sandbox.driver.provisioners.amplify import branches_of
 from amplify_sandbox.driver.receiver import ResponseReceiver
@@ -52,7 +52,10 @@ class LocalStack:
     ``app_dir``: the folder with cdk.json. ``sandbox``: a started Sandbox (its ``client()``, ``env()``
     and ``emulator`` are used). ``state_dir``: default APP_DIR/.amplify-sandbox. ``log``: where
     progress lines go (default print). ``account``/``region``: the pseudo parameters (default the
-    sandbox's, else 123456789012 / us-east-1).
+    sandbox's, else 123456789012 / us-east-1). ``service_timeout_cap``: the longest wait, in seconds,
+    for a custom resource's answer after its function ended without one (default
+    ``AMPLIFY_SANDBOX_SERVICE_TIMEOUT_CAP``, else none: the resource's whole ServiceTimeout, up to an
+    hour, as CloudFormation waits).
     """
 
     def __init__(
@@ -66,6 +69,7 @@ class LocalStack:
         region: str | None = None,
         outdir: str | Path | None = None,
         context: dict[str, str] | None = None,
+        service_timeout_cap: float | None = None,
     ) -> None:
         self.app_dir = Path(app_dir).resolve()
         self.sandbox = sandbox
@@ -77,6 +81,9 @@ class LocalStack:
         self.region = region or getattr(sandbox, "region", None) or _env_region(sandbox) or DEFAULT_REGION
         self.outdir = Path(outdir).resolve() if outdir else None
         self.context = dict(context or {})  # `-c key=value`: passed to synth as the CDK CLI does
+        self.service_timeout_cap = (
+            service_timeout_cap if service_timeout_cap is not None else service_timeout_cap_from_env()
+        )
         self._receiver: ResponseReceiver | None = None
         self._published: dict[tuple[str, str], FileAsset] = {}
         self.assembly: CloudAssembly | None = None
@@ -269,6 +276,7 @@ class LocalStack:
             function_env=self.function_env,
             receiver=self._start_receiver,
             published=self._published,
+            service_timeout_cap=self.service_timeout_cap,
         )
 
     def _deploy_stack(self, artifact: StackArtifact) -> StackResult:

@@ -6,23 +6,29 @@ the function named by the ServiceToken (:mod:`~amplify_sandbox.driver.lambda_run
 with a private /tmp, retried as Lambda retries an asynchronous invocation) and reads its answer from
 the HTTPS ResponseURL (:mod:`~amplify_sandbox.driver.receiver`). An Update answered with a new
 physical id is a replacement: the old one gets a Delete after the stack update succeeds.
+
+A function that ends without answering holds the resource, as on CloudFormation, until the
+resource's ``ServiceTimeout`` (seconds, 1 to 3600, default 3600) has passed since the request was
+sent; ``RunContext.service_timeout_cap`` (``AMPLIFY_SANDBOX_SERVICE_TIMEOUT_CAP``) shortens that
+wait for tests. Several requests may be in flight at once (one per resource the engine runs).
 """
 
 from __future__ import annotations
 
 import shutil
 import tempfile
+import time
 import uuid
 from pathlib import Path
 from typing import Any, ClassVar
 
 from amplify_sandbox import lambda_env
 from amplify_sandbox.driver import lambda_runner
-from amplify_sandbox.driver.context import StackRun
+from amplify_sandbox.driver.context import SERVICE_TIMEOUT_CAP_ENV, StackRun
 from amplify_sandbox.driver.errors import DriverError, ResourceFailed
 from amplify_sandbox.driver.provisioners.base import Provisioner, deletion_policy, random_suffix
 from amplify_sandbox.driver.provisioners.lambda_function import recorded_function
-from amplify_sandbox.driver.receiver import redact, url_signature
+from amplify_sandbox.driver.receiver import Response, redact, url_signature
 from amplify_sandbox.driver.resolver import stringify_scalars
 from amplify_sandbox.driver.results import CustomResourceRequest
 from amplify_sandbox.driver.state import ResourceState, StackState
@@ -56,6 +62,7 @@ class CustomResourceProvisioner(Provisioner):
     def create(self, run: StackRun, lid: str, resource: dict[str, Any]) -> None:
         rtype = resource["Type"]
         props = stringify_scalars(run.resolve_props(lid, resource))
+        service_timeout(lid, props)
         fn = recorded_function(run, lid, props.get("ServiceToken"), run.new)
         request = invoke(run, lid, rtype, "Create", props, None, None, fn)
         if request.status != "SUCCESS":
@@ -77,10 +84,11 @@ class CustomResourceProvisioner(Provisioner):
             reason = "Modifying service token is not allowed."
             run.event(lid, rtype, "UPDATE_FAILED", reason)
             raise ResourceFailed(lid, reason)
+        service_timeout(lid, props)
         request = invoke(run, lid, rtype, "Update", props, old_res.properties, old_res.physical_id, fn)
         if request.status != "SUCCESS":
             run.event(lid, rtype, "UPDATE_FAILED", request.reason)
-            run.journal.append(("failed-update", lid, old_res, None))
+            run.failed_update(lid, old_res)
             raise ResourceFailed(lid, request.reason)
         physical = request.response_physical_id or old_res.physical_id
         state = _answered(run, lid, resource, props, request, physical)
@@ -115,7 +123,7 @@ class CustomResourceProvisioner(Provisioner):
         """CloudFormation sends Delete to a custom resource whose Create was sent and failed."""
         lid = failure.logical_id
         invoked = any(
-            r.logical_id == lid and r.request_type == "Create" and not r.rollback for r in run.result.requests
+            r.logical_id == lid and r.request_type == "Create" and not r.rollback for r in run.requests()
         )
         if not invoked:
             return None
@@ -150,10 +158,40 @@ def _answered(
 
 def _failed_props(run: StackRun, lid: str) -> dict[str, Any]:
     """The properties of the last (failed) request sent to ``lid`` in this run."""
-    for request in reversed(run.result.requests):
+    for request in reversed(run.requests()):
         if request.logical_id == lid and not request.rollback:
             return request.resource_properties
     return {}
+
+
+#: CloudFormation's default and maximum ServiceTimeout, in seconds
+MAX_SERVICE_TIMEOUT = 3600
+
+
+def service_timeout(lid: str, props: dict[str, Any]) -> int:
+    """The resource's ``ServiceTimeout`` in seconds (default 3600); a value CloudFormation would refuse
+    (not an integer from 1 to 3600) fails the resource before its function is invoked."""
+    raw = props.get("ServiceTimeout")
+    if raw is None:
+        return MAX_SERVICE_TIMEOUT
+    try:
+        value = int(str(raw))
+    except ValueError:
+        value = 0
+    if not 1 <= value <= MAX_SERVICE_TIMEOUT:
+        raise DriverError(
+            f"Resources.{lid}.Properties.ServiceTimeout: {raw!r} is invalid; it must be an integer "
+            f"from 1 to {MAX_SERVICE_TIMEOUT} (seconds)"
+        )
+    return value
+
+
+def _lenient_service_timeout(lid: str, props: dict[str, Any]) -> int:
+    """:func:`service_timeout`, or the default for a value already refused (a rollback, a Delete)."""
+    try:
+        return service_timeout(lid, props)
+    except DriverError:
+        return MAX_SERVICE_TIMEOUT
 
 
 def invoke(
@@ -184,8 +222,12 @@ def invoke(
         physical_id=physical_id,
         old_properties=old_props,
     )
+    timeout = _lenient_service_timeout(lid, props)
     request = CustomResourceRequest(lid, request_type, physical_id, props, old_props, rollback=rollback)
-    run.result.requests.append(request)
+    request.sent_at = time.time()
+    # CloudFormation's clock for the ServiceTimeout starts when it sends the request
+    deadline = time.monotonic() + timeout
+    run.add_request(request)
     run.log(
         f"{run.stack_name} | {lid} ({rtype}) {request_type}{' (rollback)' if rollback else ''}: "
         f"invoking {fn.function_name} ({fn.handler})"
@@ -215,7 +257,9 @@ def invoke(
             private_tmp = Path(tempfile.mkdtemp(prefix=f"{lid}-", dir=tmp_root))
             env["TMPDIR"] = str(private_tmp)
             try:
-                invocation = lambda_runner.invoke(fn, event, env=env, deps_dir=deps, on_line=on_line)
+                invocation = lambda_runner.invoke(
+                    fn, event, env=env, deps_dir=deps, on_line=on_line, cancel=run.cancelled
+                )
             finally:
                 shutil.rmtree(private_tmp, ignore_errors=True)
             if receiver.response_for(url) is not None:
@@ -232,13 +276,15 @@ def invoke(
                 continue
             break
         response = receiver.response_for(url)
+        if response is None:
+            response = _wait_out_service_timeout(run, lid, fn, url, timeout, deadline)
     finally:
         receiver.forget(url)
+        request.ended_at = time.time()
     if response is None:
         request.reason = (
-            f"No response from the custom resource handler: {failure} without sending one "
-            f"to the ResponseURL (on AWS the stack would wait for the ServiceTimeout, up to "
-            f"1 hour, then fail)"
+            f"No response from the custom resource handler within its ServiceTimeout ({timeout} s): "
+            f"{failure} without sending one to the ResponseURL"
         )
         return request
     request.status = response.status
@@ -252,3 +298,34 @@ def invoke(
         request.status = "FAILED"
         request.reason = "Invalid PhysicalResourceId: the response has none"
     return request
+
+
+def _wait_out_service_timeout(
+    run: StackRun, lid: str, fn: lambda_runner.LambdaFunction, url: str, timeout: int, deadline: float
+) -> Response | None:
+    """The function ended without answering: as CloudFormation, wait for an answer until the
+    ServiceTimeout has passed since the request was sent (at most ``service_timeout_cap`` seconds
+    locally, when one is set). Said once, with how long. The answer, if one comes after all."""
+    receiver = run.ctx.receiver()
+    remaining = max(0.0, deadline - time.monotonic())
+    cap = run.ctx.service_timeout_cap
+    wait = remaining if cap is None else min(remaining, cap)
+    capped = f"; the local wait is capped at {cap:g} s ({SERVICE_TIMEOUT_CAP_ENV})" if cap is not None else ""
+    head = f"{run.stack_name} | {lid}: the function {fn.function_name} ended without answering"
+    if wait <= 0:
+        run.log(f"{head}; not waiting (ServiceTimeout {timeout} s{capped})")
+        return None
+    run.log(
+        f"{head}; waiting {wait:.0f} s for an answer, as CloudFormation waits out the ServiceTimeout "
+        f"({timeout} s since the request was sent{capped})"
+    )
+    end = time.monotonic() + wait
+    while True:
+        response = receiver.response_for(url)
+        if response is not None:
+            return response
+        left = end - time.monotonic()
+        if left <= 0:
+            return None
+        if run.cancelled.wait(min(0.2, left)):
+            raise lambda_runner.Cancelled(f"{lid}: the wait for an answer was interrupted")
