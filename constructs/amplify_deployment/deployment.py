@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import dataclasses
 import enum
-import hashlib
-import json
-import zipfile
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
@@ -21,25 +16,22 @@ from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_s3_deployment as s3deploy
 from constructs import Construct
 
-from amplify_deployment.bundling import HANDLER, handler_code
-from amplify_deployment_handler.rules import (
-    APP_ID_MAX,
-    APP_ID_PATTERN,
-    BRANCH_NAME_MAX,
-    DEFAULT_FUNCTION_TIMEOUT_S,
-    FILE_NAME_MAX,
-    app_id_problem,
-    branch_name_problem,
+from amplify_deployment.handler_function import HandlerFunction, Network, nag_rendered
+from amplify_deployment.validation import (
+    FilesModeCheck,
+    check_pull_sources,
+    validate_app_id,
+    validate_branch_name,
+    validate_key_prefix,
+    validate_patterns,
+    validate_range,
+    validate_vpc,
 )
-from amplify_deployment_handler.site_paths import (
-    SiteFilter,
-    key_prefix_problem,
-    normalize_key_prefix,
-    pattern_problem,
+from amplify_deployment_handler.rules import (
+    DEFAULT_FUNCTION_TIMEOUT_S,
 )
 
 RESOURCE_TYPE = "Custom::AmplifyDeployment"
-MAX_FILE_PATH = FILE_NAME_MAX
 
 DEFAULT_MEMORY_MIB = 512
 DEFAULT_TIMEOUT = cdk.Duration.seconds(DEFAULT_FUNCTION_TIMEOUT_S)
@@ -71,31 +63,6 @@ class UploadMode(enum.Enum):
 def branch_url_for(app_id: str, branch_name: str) -> str:
     """`https://<branch, '/' replaced by '-'>.<appId>.amplifyapp.com` for literal values."""
     return f"https://{branch_name.replace('/', '-')}.{app_id}.amplifyapp.com"
-
-
-def _validate_app_id(app_id: str) -> None:
-    if cdk.Token.is_unresolved(app_id):
-        return
-    if app_id_problem(app_id):
-        raise ValueError(
-            f"AmplifyDeployment: app id {app_id!r} is not a valid Amplify app id "
-            f"(2-{APP_ID_MAX} characters matching {APP_ID_PATTERN}, e.g. 'd1a2b3c4d5e6f7'); "
-            "pass the id shown in the Amplify console or an aws_amplify.CfnApp."
-        )
-
-
-def _validate_branch_name(branch_name: str) -> None:
-    if cdk.Token.is_unresolved(branch_name):
-        return
-    if branch_name_problem(branch_name):
-        raise ValueError(
-            f"AmplifyDeployment: branch name must be 1-{BRANCH_NAME_MAX} characters, got {len(branch_name)}."
-        )
-
-
-def _validate_range(name: str, value: float, low: float, high: float, unit: str) -> None:
-    if not low <= value <= high:
-        raise ValueError(f"AmplifyDeployment: {name} must be {low:g}-{high:g} {unit}, got {value:g}.")
 
 
 class AmplifyDeployment(Construct):
@@ -175,27 +142,27 @@ class AmplifyDeployment(Construct):
             )
         if not isinstance(upload_mode, UploadMode):
             raise TypeError(f"AmplifyDeployment: upload_mode must be an UploadMode, got {upload_mode!r}.")
-        _validate_range("memory_limit", memory_limit, 128, 10240, "MiB")
+        validate_range("memory_limit", memory_limit, 128, 10240, "MiB")
         timeout_seconds = timeout.to_seconds()
-        _validate_range("timeout", timeout_seconds, 60, DEFAULT_FUNCTION_TIMEOUT_S, "seconds")
+        validate_range("timeout", timeout_seconds, 60, DEFAULT_FUNCTION_TIMEOUT_S, "seconds")
         ephemeral = ephemeral_storage_size or cdk.Size.mebibytes(DEFAULT_EPHEMERAL_MIB)
-        _validate_range("ephemeral_storage_size", ephemeral.to_mebibytes(), 512, 10240, "MiB")
-        exclude_list = _validate_patterns("exclude", exclude)
-        include_list = _validate_patterns("include", include)
-        key_prefix = _validate_key_prefix(destination_key_prefix)
+        validate_range("ephemeral_storage_size", ephemeral.to_mebibytes(), 512, 10240, "MiB")
+        exclude_list = validate_patterns("exclude", exclude)
+        include_list = validate_patterns("include", include)
+        key_prefix = validate_key_prefix(destination_key_prefix)
         if log_group is not None and log_retention is not None:
             raise ValueError(
                 "AmplifyDeployment: give either 'log_group' or 'log_retention', not both: "
                 "'log_retention' applies to the log group made for the handler; set the retention "
                 "on your own log group instead."
             )
-        security_group_list = _validate_vpc(vpc, vpc_subnets, security_groups)
+        security_group_list = validate_vpc(vpc, vpc_subnets, security_groups)
 
         stack = cdk.Stack.of(self)
         if isinstance(app, amplify.CfnApp):
             self.app_id: str = app.attr_app_id
         elif isinstance(app, str):
-            _validate_app_id(app)
+            validate_app_id(app)
             self.app_id = app
         else:
             raise TypeError(f"AmplifyDeployment: app must be a CfnApp or an app id string, got {app!r}.")
@@ -207,9 +174,9 @@ class AmplifyDeployment(Construct):
             raise TypeError(
                 f"AmplifyDeployment: branch must be a CfnBranch or a branch name string, got {branch!r}."
             )
-        _validate_branch_name(self.branch_name)
+        validate_branch_name(self.branch_name)
 
-        handler = _Handler.of(
+        handler = HandlerFunction.of(
             stack,
             memory_limit=memory_limit,
             timeout=timeout,
@@ -217,18 +184,18 @@ class AmplifyDeployment(Construct):
             log_retention=log_retention or DEFAULT_LOG_RETENTION,
             role=role,
             log_group=log_group,
-            network=_Network.of(vpc, vpc_subnets, security_group_list),
+            network=Network.of(vpc, vpc_subnets, security_group_list),
         )
         self.handler_function: lambda_.IFunction = handler.function
 
         files_check = (
-            _FilesModeCheck(exclude_list, include_list, key_prefix)
+            FilesModeCheck(exclude_list, include_list, key_prefix)
             if upload_mode is UploadMode.FILES
             else None
         )
         sources_props, read_policy = self._bind_sources(sources, handler.role, files_check)
         if upload_mode is UploadMode.PULL:
-            _check_pull_sources(sources_props, bool(exclude_list or include_list or key_prefix))
+            check_pull_sources(sources_props, bool(exclude_list or include_list or key_prefix))
         amplify_policy = self._grant_amplify(handler.role, stack)
         properties: dict[str, Any] = {
             "AppId": self.app_id,
@@ -273,7 +240,7 @@ class AmplifyDeployment(Construct):
         """`https://<branch, '/' replaced by '-'>.<appId>.amplifyapp.com`."""
 
     def _bind_sources(
-        self, sources: Sequence[s3deploy.ISource], role: iam.IRole, files_check: _FilesModeCheck | None
+        self, sources: Sequence[s3deploy.ISource], role: iam.IRole, files_check: FilesModeCheck | None
     ) -> tuple[list[dict[str, Any]], iam.Policy]:
         # Sources grant themselves read access to the whole bucket; bind them to an immutable role
         # (grants to it are dropped) and grant s3:GetObject on exactly their objects instead.
@@ -337,313 +304,9 @@ class AmplifyDeployment(Construct):
         # Job ids are only known once a deployment is created: GetJob/StopJob need jobs/* on the branch.
         cdk.Validations.of(policy).acknowledge(
             cdk.Acknowledgment(
-                id=f"AwsSolutions::AwsSolutions-IAM5[Resource::{_nag_rendered(stack.resolve(jobs_arn))}]",
+                id=f"AwsSolutions::AwsSolutions-IAM5[Resource::{nag_rendered(stack.resolve(jobs_arn))}]",
                 reason="Amplify job ids are known only after CreateDeployment; the wildcard is confined "
                 "to the jobs of the one deployed branch.",
             )
         )
         return policy
-
-
-def _check_pull_sources(sources_props: list[dict[str, Any]], reshaped: bool) -> None:
-    """PULL mode hands Amplify one zip as it is: exactly one source, no deploy-time values, no
-    filters or prefix."""
-    if len(sources_props) != 1:
-        raise ValueError(
-            f"AmplifyDeployment: UploadMode.PULL deploys exactly one zip source, got {len(sources_props)} "
-            "sources; use UploadMode.ZIP to merge several."
-        )
-    if "Markers" in sources_props[0]:
-        raise ValueError(
-            "AmplifyDeployment: UploadMode.PULL cannot substitute deploy-time values (the source holds "
-            "tokens, e.g. Source.json_data with a resource attribute); use UploadMode.ZIP."
-        )
-    if reshaped:
-        raise ValueError(
-            "AmplifyDeployment: UploadMode.PULL deploys the zip as it is, without exclude, include or "
-            "destination_key_prefix; use UploadMode.ZIP."
-        )
-
-
-def _validate_patterns(name: str, patterns: Sequence[str] | None) -> list[str]:
-    if patterns is None:
-        return []
-    if isinstance(patterns, str) or not isinstance(patterns, Sequence):
-        raise TypeError(
-            f"AmplifyDeployment: {name} must be a list of glob patterns, e.g. ['*.map'], got {patterns!r}."
-        )
-    for pattern in patterns:
-        if isinstance(pattern, str) and cdk.Token.is_unresolved(pattern):
-            continue
-        problem = pattern_problem(pattern)
-        if problem:
-            raise ValueError(f"AmplifyDeployment: {name} pattern {pattern!r} {problem}.")
-    return list(patterns)
-
-
-def _validate_key_prefix(prefix: str | None) -> str:
-    if prefix is None or prefix == "":
-        return ""
-    if not isinstance(prefix, str):
-        raise TypeError(f"AmplifyDeployment: destination_key_prefix must be a string, got {prefix!r}.")
-    if cdk.Token.is_unresolved(prefix):
-        return prefix  # checked and normalised by the handler
-    problem = key_prefix_problem(prefix)
-    if problem:
-        raise ValueError(f"AmplifyDeployment: destination_key_prefix {prefix!r} {problem}.")
-    return normalize_key_prefix(prefix)
-
-
-def _validate_vpc(
-    vpc: ec2.IVpc | None,
-    vpc_subnets: ec2.SubnetSelection | None,
-    security_groups: Sequence[ec2.ISecurityGroup] | None,
-) -> list[ec2.ISecurityGroup] | None:
-    if vpc is None:
-        given = [
-            n
-            for n, v in (("vpc_subnets", vpc_subnets), ("security_groups", security_groups))
-            if v is not None
-        ]
-        if given:
-            raise ValueError(
-                f"AmplifyDeployment: {' and '.join(given)} given without 'vpc'; pass the VPC too."
-            )
-        return None
-    if security_groups is None:
-        return None
-    if not isinstance(security_groups, (list, tuple)):
-        raise TypeError("AmplifyDeployment: security_groups must be a list of ec2.ISecurityGroup.")
-    if not security_groups:
-        raise ValueError(
-            "AmplifyDeployment: security_groups is empty; leave it out to get a security group made "
-            "for the handler, or give at least one."
-        )
-    return list(security_groups)
-
-
-class _FilesModeCheck:
-    """FILES mode: Amplify's fileMap keys are at most 255 characters; check what synth can see (the
-    files of local assets, after the filters, under the prefix)."""
-
-    def __init__(self, exclude: Sequence[str], include: Sequence[str], key_prefix: str) -> None:
-        # Patterns known only at deploy time: which files remain is unknown, the handler checks.
-        self.skip = any(cdk.Token.is_unresolved(p) for p in [*exclude, *include])
-        self.site_filter = SiteFilter(exclude, include)
-        # A prefix known only at deploy time: the paths alone are a lower bound of the length.
-        self.prefix = "" if cdk.Token.is_unresolved(key_prefix) else key_prefix
-
-    def check(self, asset: s3_assets.Asset) -> None:
-        if self.skip:
-            return
-        path = Path(asset.asset_path)
-        stage = cdk.Stage.of(asset)
-        if not path.is_absolute() and stage is not None:
-            path = Path(stage.outdir) / path
-        if path.is_dir():
-            names = [p.relative_to(path).as_posix() for p in path.rglob("*") if p.is_file()]
-        elif zipfile.is_zipfile(path):
-            with zipfile.ZipFile(path) as archive:
-                names = [n for n in archive.namelist() if not n.endswith("/")]
-        else:
-            return
-        names = [self.prefix + n for n in self.site_filter.select(names)]
-        too_long = sorted((n for n in names if len(n) > MAX_FILE_PATH), key=len)
-        if too_long:
-            under = f" under the prefix {self.prefix!r}" if self.prefix else ""
-            raise ValueError(
-                f"AmplifyDeployment: {len(too_long)} file path(s){under} exceed {MAX_FILE_PATH} "
-                f"characters, which UploadMode.FILES cannot deploy (e.g. {too_long[0][:80]!r}...); "
-                "shorten them, exclude them or use UploadMode.ZIP."
-            )
-
-
-def _nag_rendered(value: object) -> str:
-    """A resolved CloudFormation value as cdk-nag's rule ids print it (`<Logical.Attr>`, `<AWS::Region>`)."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict) and len(value) == 1:
-        ((function, args),) = value.items()
-        if function == "Fn::Join":
-            separator, parts = args
-            return str(separator).join(_nag_rendered(part) for part in parts)
-        if function == "Fn::GetAtt":
-            return f"<{args[0]}.{args[1]}>"
-        if function == "Ref":
-            return f"<{args}>"
-    return str(value)
-
-
-_SUBNET_SELECTION_FIELDS = (
-    "availability_zones",
-    "one_per_az",
-    "subnet_filters",
-    "subnet_group_name",
-    "subnet_type",
-    "subnets",
-)
-
-
-@dataclasses.dataclass(frozen=True)
-class _Network:
-    """The handler's VPC settings (None: not in a VPC)."""
-
-    vpc: ec2.IVpc
-    subnets: ec2.SubnetSelection | None
-    security_groups: list[ec2.ISecurityGroup] | None
-
-    @classmethod
-    def of(
-        cls,
-        vpc: ec2.IVpc | None,
-        subnets: ec2.SubnetSelection | None,
-        security_groups: list[ec2.ISecurityGroup] | None,
-    ) -> _Network | None:
-        return None if vpc is None else cls(vpc, subnets, security_groups)
-
-    def key(self) -> str:
-        """What makes two settings the same: the VPC, the subnets selected, the security groups."""
-        # select_subnets takes the SubnetSelection's fields as keyword arguments (jsii structs).
-        selection = {f: getattr(self.subnets, f, None) for f in _SUBNET_SELECTION_FIELDS}
-        kwargs: dict[str, Any] = {f: v for f, v in selection.items() if v is not None}
-        subnets = [s.node.path for s in self.vpc.select_subnets(**kwargs).subnets]
-        groups = [g.node.path for g in self.security_groups] if self.security_groups is not None else None
-        return json.dumps({"vpc": self.vpc.node.path, "subnets": subnets, "security_groups": groups})
-
-
-# Lambda creates the function's network interfaces in the VPC with the execution role's permissions
-# (the actions of the AWS managed policy AWSLambdaVPCAccessExecutionRole, written inline here).
-VPC_ACTIONS = [
-    "ec2:CreateNetworkInterface",
-    "ec2:DescribeNetworkInterfaces",
-    "ec2:DescribeSubnets",
-    "ec2:DeleteNetworkInterface",
-    "ec2:AssignPrivateIpAddresses",
-    "ec2:UnassignPrivateIpAddresses",
-]
-
-
-class _Handler(Construct):
-    """One handler function per stack and configuration."""
-
-    def __init__(
-        self,
-        scope: Construct,
-        id: str,
-        *,
-        memory_limit: int,
-        timeout: cdk.Duration,
-        ephemeral_storage_size: cdk.Size,
-        log_retention: logs.RetentionDays,
-        role: iam.IRole | None,
-        log_group: logs.ILogGroup | None,
-        network: _Network | None,
-    ) -> None:
-        super().__init__(scope, id)
-        self.log_group: logs.ILogGroup = log_group or logs.LogGroup(
-            self, "LogGroup", retention=log_retention, removal_policy=cdk.RemovalPolicy.DESTROY
-        )
-        self.policy: iam.Policy | None = None
-        if role is None:
-            role = iam.Role(
-                self,
-                "Role",
-                assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-                description="Deploys sites to AWS Amplify Hosting (amplify_deployment)",
-            )
-            self.policy = iam.Policy(
-                self,
-                "LogsPolicy",
-                roles=[role],
-                statements=[
-                    iam.PolicyStatement(
-                        actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                        resources=[self.log_group.log_group_arn],
-                    )
-                ],
-            )
-        self.role = role
-        vpc_policy = self._grant_network_interfaces(role) if network is not None else None
-        self.function = lambda_.Function(
-            self,
-            "Function",
-            description="Deploys sites to AWS Amplify Hosting (amplify_deployment)",
-            runtime=lambda_.Runtime.PYTHON_3_14,
-            architecture=lambda_.Architecture.ARM_64,
-            handler=HANDLER,
-            code=handler_code(),
-            memory_size=memory_limit,
-            timeout=timeout,
-            ephemeral_storage_size=ephemeral_storage_size,
-            role=role,
-            log_group=self.log_group,
-            environment={"AMPLIFY_DEPLOYMENT_FUNCTION_TIMEOUT": str(int(timeout.to_seconds()))},
-            vpc=network.vpc if network else None,
-            vpc_subnets=network.subnets if network else None,
-            security_groups=network.security_groups if network else None,
-        )
-        if vpc_policy is not None:
-            # Lambda checks the role may create network interfaces when the function is created.
-            self.function.node.add_dependency(vpc_policy)
-        # CloudFormation invokes custom resources asynchronously; a retried invocation could
-        # overwrite the content a rollback restored, so Lambda must not retry on its own.
-        self.function.configure_async_invoke(retry_attempts=0)
-
-    def _grant_network_interfaces(self, role: iam.IRole) -> iam.Policy:
-        policy = iam.Policy(
-            self,
-            "VpcPolicy",
-            roles=[role],
-            statements=[iam.PolicyStatement(actions=VPC_ACTIONS, resources=["*"])],
-        )
-        cdk.Validations.of(policy).acknowledge(
-            cdk.Acknowledgment(
-                id="AwsSolutions::AwsSolutions-IAM5[Resource::*]",
-                reason="Lambda creates and deletes the function's network interfaces in the VPC; their ids "
-                "are not known in advance and ec2:DescribeNetworkInterfaces takes no resource "
-                "(the actions of AWSLambdaVPCAccessExecutionRole).",
-            )
-        )
-        return policy
-
-    @classmethod
-    def of(
-        cls,
-        stack: cdk.Stack,
-        *,
-        memory_limit: int,
-        timeout: cdk.Duration,
-        ephemeral_storage_size: cdk.Size,
-        log_retention: logs.RetentionDays,
-        role: iam.IRole | None,
-        log_group: logs.ILogGroup | None = None,
-        network: _Network | None = None,
-    ) -> _Handler:
-        parts = [
-            str(memory_limit),
-            str(timeout.to_seconds()),
-            str(ephemeral_storage_size.to_mebibytes()),
-            str(log_retention.value),
-            role.node.path if role is not None else "",
-        ]
-        # Added only when set, so the handler of a stack without them keeps its logical ids.
-        if log_group is not None:
-            parts.append("log_group=" + log_group.node.path)
-        if network is not None:
-            parts.append("network=" + network.key())
-        key = "|".join(parts)
-        id = "AmplifyDeploymentHandler" + hashlib.sha256(key.encode()).hexdigest()[:8]
-        existing = stack.node.try_find_child(id)
-        if isinstance(existing, _Handler):
-            return existing
-        return cls(
-            stack,
-            id,
-            memory_limit=memory_limit,
-            timeout=timeout,
-            ephemeral_storage_size=ephemeral_storage_size,
-            log_retention=log_retention,
-            role=role,
-            log_group=log_group,
-            network=network,
-        )
