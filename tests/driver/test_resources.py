@@ -164,14 +164,14 @@ def test_placeholders_have_documented_values_and_are_listed(tmp_path, sandbox):
         "Pool (AWS::Cognito::UserPool) CREATE_COMPLETE" in line and "placeholder" in line for line in lines
     )
     state = LocalStack_state(app, sandbox)
-    assert placeholders_of(state) == [
-        ("Pool", "AWS::Cognito::UserPool"),
-        ("Client", "AWS::Cognito::UserPoolClient"),
+    assert placeholders_of(state) == [  # by logical id: a stable order whatever ran first
         ("Api", "AWS::AppSync::GraphQLApi"),
+        ("Client", "AWS::Cognito::UserPoolClient"),
+        ("Pool", "AWS::Cognito::UserPool"),
     ]
     assert placeholder_line([state]) == (
         "Placeholders (not created locally; their Ref/GetAtt values are made up, see docs/driver.md): "
-        "Pool (AWS::Cognito::UserPool), Client (AWS::Cognito::UserPoolClient), Api (AWS::AppSync::GraphQLApi)"
+        "Api (AWS::AppSync::GraphQLApi), Client (AWS::Cognito::UserPoolClient), Pool (AWS::Cognito::UserPool)"
     )
     # the next run keeps their values
     assert _deploy(app, sandbox).outputs == result.outputs

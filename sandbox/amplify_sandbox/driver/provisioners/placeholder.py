@@ -163,15 +163,15 @@ def _wanted(run: StackRun, lid: str, rtype: str, ref: str, attrs: dict[str, Any]
 
 
 def placeholders_of(state: StackState) -> list[tuple[str, str]]:
-    """(logical id, type) of the placeholders of a recorded stack, in provisioning order."""
+    """(logical id, type) of the placeholders of a recorded stack, by logical id (independent
+    resources are provisioned concurrently, so their provisioning order varies from run to run)."""
     from amplify_sandbox.driver.provisioners import kind
 
-    order = state.order or list(state.resources)
-    return [
-        (lid, state.resources[lid].type)
-        for lid in order
-        if lid in state.resources and kind(state.resources[lid].type) == "placeholder"
-    ]
+    return sorted(
+        (lid, resource.type)
+        for lid, resource in state.resources.items()
+        if kind(resource.type) == "placeholder"
+    )
 
 
 def placeholder_line(states: list[StackState]) -> str | None:
