@@ -66,3 +66,11 @@ def the_answer(receiver: ResponseReceiver, event: Mapping[str, Any]) -> dict[str
     got = answers(receiver, event)
     assert len(got) == 1, f"expected exactly one response, got {len(got)}"
     return got[0]
+
+
+def assert_no_secrets(site: Any, *responses: Any) -> None:
+    """No upload URL, signature or ResponseURL path in the handler's log or its answers."""
+    text = site.log_text + "".join(str(r) for r in responses)
+    assert "X-Amz-" not in text
+    assert "/_upload/" not in text
+    assert "/cfn/" not in text  # the ResponseURL's path
