@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from . import plan as planning
 from .amplify import Amplify, AmplifyError, BranchBusy
@@ -30,6 +30,7 @@ from .upload_modes import Pull, Site, UploadMode, choose_mode
 __all__ = ["DeploymentError", "Result", "Settings", "deploy"]
 
 _DEFAULT_SETTINGS = Settings()
+T = TypeVar("T")
 
 
 class DeploymentError(Exception):
@@ -104,17 +105,21 @@ def _deploy(
         mode.close()
 
 
-def _create_when_free(amp: Amplify, file_map: dict[str, str] | None, abandoned_after_s: float) -> Any:
-    """Wait for a free branch, then CreateDeployment; if another job took the branch in between (a
-    concurrent deployment), wait again."""
+def _when_free(amp: Amplify, abandoned_after_s: float, call: Callable[[], T], before: str) -> T:
+    """Wait for a free branch, then ``call()`` (CreateDeployment or StartDeployment); if another job
+    took the branch in between (a concurrent deployment: BranchBusy), wait again."""
     while True:
         amp.wait_until_free(abandoned_after_s)
         try:
-            return amp.create(file_map)
+            return call()
         except BranchBusy:
             if amp.deadline.remaining() < 2:
                 raise
-            event("wait", action="waiting", why="another job took the branch before CreateDeployment")
+            event("wait", action="waiting", why=f"another job took the branch before {before}")
+
+
+def _create_when_free(amp: Amplify, file_map: dict[str, str] | None, abandoned_after_s: float) -> Any:
+    return _when_free(amp, abandoned_after_s, lambda: amp.create(file_map), "CreateDeployment")
 
 
 def _planned_mode(
@@ -145,18 +150,15 @@ def _pull_mode(s3: Any, props: DeploymentProps, deadline: Deadline, settings: Se
 
 
 def _start_source_when_free(amp: Amplify, mode: UploadMode, abandoned_after_s: float) -> str:
-    """Wait for a free branch, then StartDeployment from the mode's sourceUrl (no CreateDeployment);
-    if another job took the branch in between, wait again. Returns the new job's id."""
+    """StartDeployment from the mode's sourceUrl (no CreateDeployment) once the branch is free;
+    returns the new job's id."""
     source = mode.start_source()
-    while True:
-        amp.wait_until_free(abandoned_after_s)
+
+    def start() -> str:
         event("job", action="starting", source=mode.describe_source())
-        try:
-            return amp.start_source(source)
-        except BranchBusy:
-            if amp.deadline.remaining() < 2:
-                raise
-            event("wait", action="waiting", why="another job took the branch before StartDeployment")
+        return amp.start_source(source)
+
+    return _when_free(amp, abandoned_after_s, start, "StartDeployment")
 
 
 def _upload_and_start(amp: Amplify, mode: UploadMode, created: Any, job_id: str) -> None:

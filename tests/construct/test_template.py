@@ -17,6 +17,18 @@ from amplify_deployment import AmplifyDeployment, UploadMode
 
 REPO = Path(__file__).resolve().parents[2]
 
+# Every action the handler role is granted (a PULL deployment needs no other).
+HANDLER_ACTIONS = {
+    "s3:GetObject",
+    "amplify:CreateDeployment",
+    "amplify:StartDeployment",
+    "amplify:ListJobs",
+    "amplify:GetJob",
+    "amplify:StopJob",
+    "logs:CreateLogStream",
+    "logs:PutLogEvents",
+}
+
 
 def load_example_module():
     spec = importlib.util.spec_from_file_location("example_app", REPO / "app.py")
@@ -108,16 +120,7 @@ def test_least_privilege(example):
         assert "*" not in resources
         for action in actions:
             by_action.setdefault(action, []).extend(resources)
-    assert set(by_action) == {
-        "s3:GetObject",
-        "amplify:CreateDeployment",
-        "amplify:StartDeployment",
-        "amplify:ListJobs",
-        "amplify:GetJob",
-        "amplify:StopJob",
-        "logs:CreateLogStream",
-        "logs:PutLogEvents",
-    }
+    assert set(by_action) == HANDLER_ACTIONS
     # s3:GetObject on exactly the two source objects, not on the bucket.
     s3_resources = json.dumps(by_action["s3:GetObject"])
     assert s3_resources.count(".zip") == 2 and "/*" not in s3_resources
@@ -286,16 +289,7 @@ def test_pull_mode_needs_no_new_permission(tmp_path):
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         for action in actions:
             by_action.setdefault(action, []).append(statement["Resource"])
-    assert set(by_action) == {
-        "s3:GetObject",
-        "amplify:CreateDeployment",
-        "amplify:StartDeployment",
-        "amplify:ListJobs",
-        "amplify:GetJob",
-        "amplify:StopJob",
-        "logs:CreateLogStream",
-        "logs:PutLogEvents",
-    }
+    assert set(by_action) == HANDLER_ACTIONS
     s3_resources = json.dumps(by_action["s3:GetObject"])
     assert s3_resources.count(".zip") == 1 and "/*" not in s3_resources
 

@@ -5,6 +5,7 @@ Events and Lambda contexts come from amplify_sandbox.lambda_env, as the driver b
 from __future__ import annotations
 
 import io
+import urllib.request
 import uuid
 import zipfile
 from collections.abc import Mapping
@@ -74,3 +75,29 @@ def assert_no_secrets(site: Any, *responses: Any) -> None:
     assert "X-Amz-" not in text
     assert "/_upload/" not in text
     assert "/cfn/" not in text  # the ResponseURL's path
+
+
+def race_for_the_branch(site: Any, sandbox: Any, monkeypatch: Any) -> list[int]:
+    """Another deployment wins the race between the handler's ListJobs and its next call: right after
+    the handler's first wait for a free branch, a job is created, uploaded and started by hand.
+    Returns the list the patched wait appends to, once per wait."""
+    from amplify_deployment_handler.amplify import Amplify
+
+    real_wait = Amplify.wait_until_free
+    calls: list[int] = []
+
+    def wait_then_race(self: Any, abandoned_after_s: float) -> None:
+        real_wait(self, abandoned_after_s)
+        calls.append(1)
+        if len(calls) == 1:
+            created = site.amplify.create_deployment(appId=site.app_id, branchName=site.branch)
+            req = urllib.request.Request(
+                created["zipUploadUrl"], data=make_zip({"index.html": "racer"}), method="PUT"
+            )
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                resp.read()
+            sandbox.emulator.knobs.job_duration = 0.5
+            site.amplify.start_deployment(appId=site.app_id, branchName=site.branch, jobId=created["jobId"])
+
+    monkeypatch.setattr(Amplify, "wait_until_free", wait_then_race)
+    return calls

@@ -13,7 +13,7 @@ import urllib.request
 from collections import namedtuple
 
 import pytest
-from handler_support import assert_no_secrets, make_zip
+from handler_support import assert_no_secrets, make_zip, race_for_the_branch
 
 from amplify_deployment_handler import index
 from amplify_deployment_handler.upload import UploadPolicy
@@ -242,14 +242,7 @@ def test_a_busy_branch_is_waited_for(site, sandbox):
     # another deployment is running on the branch (started by hand, like a second stack would)
     sandbox.emulator.knobs.job_duration = 1.5
     created = site.amplify.create_deployment(appId=site.app_id, branchName=site.branch)
-    import urllib.request
-
-    from handler_support import make_zip
-
-    req = urllib.request.Request(
-        created["zipUploadUrl"], data=make_zip({"index.html": "other"}), method="PUT"
-    )
-    urllib.request.urlopen(req, timeout=10).read()
+    upload_zip(created["zipUploadUrl"], {"index.html": "other"})
     site.amplify.start_deployment(appId=site.app_id, branchName=site.branch, jobId=created["jobId"])
     sandbox.emulator.knobs.job_duration = 0.2
     key = site.put_zip({"index.html": "mine"})
@@ -263,21 +256,7 @@ def test_a_busy_branch_is_waited_for(site, sandbox):
 
 def test_a_job_that_takes_the_branch_before_create_is_waited_for(site, sandbox, monkeypatch):
     # another deployment wins the race between our ListJobs and our CreateDeployment
-    from amplify_deployment_handler.amplify import Amplify
-
-    real_wait = Amplify.wait_until_free
-    calls = []
-
-    def wait_then_race(self, abandoned_after_s):
-        real_wait(self, abandoned_after_s)
-        calls.append(1)
-        if len(calls) == 1:
-            created = site.amplify.create_deployment(appId=site.app_id, branchName=site.branch)
-            upload_zip(created["zipUploadUrl"], {"index.html": "racer"})
-            sandbox.emulator.knobs.job_duration = 0.5
-            site.amplify.start_deployment(appId=site.app_id, branchName=site.branch, jobId=created["jobId"])
-
-    monkeypatch.setattr(Amplify, "wait_until_free", wait_then_race)
+    calls = race_for_the_branch(site, sandbox, monkeypatch)
     key = site.put_zip({"index.html": "mine"})
     resp = site.invoke("Create", site.props(site.source(key)))
     assert resp["Status"] == "SUCCESS", resp["Reason"]

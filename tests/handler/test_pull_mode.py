@@ -9,7 +9,7 @@ import urllib.parse
 import urllib.request
 
 import pytest
-from handler_support import make_zip
+from handler_support import make_zip, race_for_the_branch
 
 from amplify_deployment_handler import index, pull
 from amplify_deployment_handler.deadline import safety_margin
@@ -197,21 +197,7 @@ def test_an_abandoned_pending_job_is_stopped_first(site, handler_env):
 
 def test_a_job_that_takes_the_branch_before_start_is_waited_for(site, sandbox, monkeypatch):
     # another deployment wins the race between our ListJobs and our StartDeployment
-    from amplify_deployment_handler.amplify import Amplify
-
-    real_wait = Amplify.wait_until_free
-    calls = []
-
-    def wait_then_race(self, abandoned_after_s):
-        real_wait(self, abandoned_after_s)
-        calls.append(1)
-        if len(calls) == 1:
-            created = site.amplify.create_deployment(appId=site.app_id, branchName=site.branch)
-            upload(created["zipUploadUrl"], {"index.html": "racer"})
-            sandbox.emulator.knobs.job_duration = 0.5
-            site.amplify.start_deployment(appId=site.app_id, branchName=site.branch, jobId=created["jobId"])
-
-    monkeypatch.setattr(Amplify, "wait_until_free", wait_then_race)
+    calls = race_for_the_branch(site, sandbox, monkeypatch)
     key = site.put_zip({"index.html": "mine"})
     resp = site.invoke("Create", site.props(site.source(key), mode="PULL"))
     assert resp["Status"] == "SUCCESS", resp["Reason"]

@@ -123,11 +123,7 @@ class MotoProvisioner(Provisioner):
     # ------------------------------------------------------------------ steps
     def create(self, run: StackRun, lid: str, resource: dict[str, Any]) -> None:
         rtype = resource["Type"]
-        if "Condition" in resource:
-            run.log(
-                f"{run.stack_name} | {lid} ({rtype}) SKIPPED: its Condition {resource['Condition']!r} is "
-                "not evaluated by the local driver"
-            )
+        if self.skipped_for_condition(run, lid, resource):
             return
         props = run.resolve_props(lid, resource)
         props = self._with_name(run, lid, rtype, props, None)

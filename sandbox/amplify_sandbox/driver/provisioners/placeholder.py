@@ -82,11 +82,7 @@ class PlaceholderProvisioner(Provisioner):
 
     def create(self, run: StackRun, lid: str, resource: dict[str, Any]) -> None:
         rtype = resource["Type"]
-        if "Condition" in resource:
-            run.log(
-                f"{run.stack_name} | {lid} ({rtype}) SKIPPED: its Condition {resource['Condition']!r} is "
-                "not evaluated by the local driver"
-            )
+        if self.skipped_for_condition(run, lid, resource):
             return
         props = run.safe_props(lid, resource)
         ref, attrs = identity(run, lid, rtype, props)
