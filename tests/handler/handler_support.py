@@ -101,3 +101,18 @@ def race_for_the_branch(site: Any, sandbox: Any, monkeypatch: Any) -> list[int]:
 
     monkeypatch.setattr(Amplify, "wait_until_free", wait_then_race)
     return calls
+
+
+def occupy_the_only_job_slot(site: Any, sandbox: Any) -> None:
+    """Another branch's job runs for 1.5 s in the account's only job slot (max_concurrent_jobs=1):
+    the handler's StartDeployment meets the concurrent-jobs limit until it ends."""
+    other = "other"
+    site.amplify.create_branch(appId=site.app_id, branchName=other)
+    created = site.amplify.create_deployment(appId=site.app_id, branchName=other)
+    req = urllib.request.Request(created["zipUploadUrl"], data=make_zip({"index.html": "o"}), method="PUT")
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        resp.read()
+    sandbox.emulator.knobs.job_duration = 1.5
+    site.amplify.start_deployment(appId=site.app_id, branchName=other, jobId=created["jobId"])
+    sandbox.emulator.knobs.job_duration = 0.2
+    sandbox.emulator.knobs.max_concurrent_jobs = 1

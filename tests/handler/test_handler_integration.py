@@ -13,7 +13,7 @@ import urllib.request
 from collections import namedtuple
 
 import pytest
-from handler_support import assert_no_secrets, make_zip, race_for_the_branch
+from handler_support import assert_no_secrets, make_zip, occupy_the_only_job_slot, race_for_the_branch
 
 from amplify_deployment_handler import index
 from amplify_deployment_handler.upload import UploadPolicy
@@ -340,14 +340,7 @@ def test_throttled_create_deployment_is_retried(site, sandbox):
 
 def test_start_deployment_waits_for_a_concurrency_slot(site, sandbox):
     # the account's only job slot is taken by another branch; StartDeployment answers LimitExceeded
-    other = "other"
-    site.amplify.create_branch(appId=site.app_id, branchName=other)
-    created = site.amplify.create_deployment(appId=site.app_id, branchName=other)
-    upload_zip(created["zipUploadUrl"], {"index.html": "other"})
-    sandbox.emulator.knobs.job_duration = 1.5
-    site.amplify.start_deployment(appId=site.app_id, branchName=other, jobId=created["jobId"])
-    sandbox.emulator.knobs.job_duration = 0.2
-    sandbox.emulator.knobs.max_concurrent_jobs = 1
+    occupy_the_only_job_slot(site, sandbox)
     key = site.put_zip({"index.html": "mine"})
     resp = site.invoke("Create", site.props(site.source(key)))
     assert resp["Status"] == "SUCCESS", resp["Reason"]

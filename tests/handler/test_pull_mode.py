@@ -9,7 +9,7 @@ import urllib.parse
 import urllib.request
 
 import pytest
-from handler_support import make_zip, race_for_the_branch
+from handler_support import make_zip, occupy_the_only_job_slot, race_for_the_branch
 
 from amplify_deployment_handler import index, pull
 from amplify_deployment_handler.deadline import safety_margin
@@ -235,14 +235,7 @@ def test_a_too_long_presigned_url_is_refused_before_any_job(site, monkeypatch):
 
 
 def test_start_waits_for_a_concurrency_slot(site, sandbox):
-    other = "other"
-    site.amplify.create_branch(appId=site.app_id, branchName=other)
-    created = site.amplify.create_deployment(appId=site.app_id, branchName=other)
-    upload(created["zipUploadUrl"], {"index.html": "o"})
-    sandbox.emulator.knobs.job_duration = 1.5
-    site.amplify.start_deployment(appId=site.app_id, branchName=other, jobId=created["jobId"])
-    sandbox.emulator.knobs.job_duration = 0.2
-    sandbox.emulator.knobs.max_concurrent_jobs = 1
+    occupy_the_only_job_slot(site, sandbox)
     key = site.put_zip({"index.html": "mine"})
     resp = site.invoke("Create", site.props(site.source(key), mode="PULL"))
     assert resp["Status"] == "SUCCESS", resp["Reason"]
