@@ -300,6 +300,35 @@ def test_start_deployment_from_a_source_url(sandbox) -> None:  # type: ignore[no
     assert get(sandbox.emulator.site_url(app_id, "main"))[2] == b"from s3"
 
 
+@pytest.mark.parametrize(
+    "url",
+    ["ftp://127.0.0.1/site.zip", "file:///tmp/site.zip", "127.0.0.1/site.zip", "https://x/" + "a" * 2991],
+)
+def test_a_source_url_outside_the_models_constraints_is_refused(emu: Emu, url: str) -> None:
+    """The model: sourceUrl matches ^(s3|https|http)://, at most 3000 characters; no job is created."""
+    app_id, branch = emu.app_branch()
+    with pytest.raises(emu.client.exceptions.BadRequestException, match="sourceUrl"):
+        emu.client.start_deployment(appId=app_id, branchName=branch, sourceUrl=url, sourceUrlType="ZIP")
+    assert emu.client.list_jobs(appId=app_id, branchName=branch)["jobSummaries"] == []
+
+
+def test_a_source_url_start_is_refused_like_a_new_deployment(emu: Emu) -> None:
+    """Ledger Q2-Q4: an unknown sourceUrlType, jobId with sourceUrl, and an unfinished last job."""
+    app_id, branch = emu.app_branch()
+    url = "http://127.0.0.1:1/site.zip"
+    with pytest.raises(emu.client.exceptions.BadRequestException, match="sourceUrlType"):
+        emu.client.start_deployment(appId=app_id, branchName=branch, sourceUrl=url, sourceUrlType="TAR")
+    dep = emu.client.create_deployment(appId=app_id, branchName=branch)
+    with pytest.raises(emu.client.exceptions.BadRequestException, match="not both"):
+        emu.client.start_deployment(appId=app_id, branchName=branch, jobId=dep["jobId"], sourceUrl=url)
+    with pytest.raises(emu.client.exceptions.BadRequestException) as info:
+        emu.client.start_deployment(appId=app_id, branchName=branch, sourceUrl=url)
+    assert info.value.response["Error"]["Message"] == UNFINISHED_MESSAGE.format(n=dep["jobId"])
+    assert [j["jobId"] for j in emu.client.list_jobs(appId=app_id, branchName=branch)["jobSummaries"]] == [
+        "1"
+    ]
+
+
 def test_content_md5_header_is_checked_like_s3(emu: Emu) -> None:
     import base64
     import hashlib

@@ -11,6 +11,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from botocore.exceptions import ClientError, ConnectionClosedError
 
+from amplify_sandbox.emulator.knobs import LOSABLE_OPERATIONS
+
 from ._helpers import Emu, make_zip, md5, put
 
 
@@ -128,6 +130,7 @@ def test_a_lost_answer_comes_after_the_call_took_effect(emu: Emu, operation: str
         "StopJob": "lose_next_stop_job",
         "GetJob": "lose_next_get_job",
     }[operation]
+    assert LOSABLE_OPERATIONS[operation] == knob and hasattr(emu.emulator.knobs, knob)
     if operation == "CreateDeployment":
         emu.client.stop_job(appId=app, branchName=br, jobId=dep["jobId"])
     emu.emulator.set_knobs(**{knob: 1, "lost_answer_as": lost_as})

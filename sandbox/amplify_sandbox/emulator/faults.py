@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .exceptions import AmplifyError, LimitExceededException, TooManyRequestsException
-from .knobs import Counters, Knobs
+from .knobs import LOSABLE_OPERATIONS, Counters, Knobs
 
 
 @dataclass(frozen=True)
@@ -123,9 +123,9 @@ class Faults:
     def answer_lost(self, operation: str) -> str | None:
         """After ``operation`` was carried out: how its answer is lost ("500" or "reset"), when a
         lose_next_* knob says so (consumes one), else None."""
-        knob = "lose_next_" + "".join("_" + c.lower() if c.isupper() else c for c in operation).lstrip("_")
+        knob = LOSABLE_OPERATIONS.get(operation)
         with self._lock:
-            if not hasattr(self.knobs, knob) or not self._take(knob, "answer_lost"):
+            if knob is None or not self._take(knob, "answer_lost"):
                 return None
             return self.knobs.lost_answer_as
 

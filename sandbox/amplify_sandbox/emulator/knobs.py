@@ -14,8 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 THROTTLE_CODES = ("TooManyRequestsException", "LimitExceededException")
-#: the operations whose answer a knob can lose (lose_next_<operation in snake case>)
-LOSABLE_OPERATIONS = ("CreateDeployment", "StartDeployment", "StopJob", "GetJob")
+#: the operations whose answer a knob can lose, and that knob
+LOSABLE_OPERATIONS = {
+    "CreateDeployment": "lose_next_create_deployment",
+    "StartDeployment": "lose_next_start_deployment",
+    "StopJob": "lose_next_stop_job",
+    "GetJob": "lose_next_get_job",
+}
 #: S3's single-PUT limit (5 GiB) and Amplify's documented "5 GB" read as 5,000,000,000 bytes
 UPLOAD_LIMITS = (5 * 1024**3, 5_000_000_000)
 
@@ -25,6 +30,13 @@ _T = TypeVar("_T")
 def _knob(default: _T, help: str, choices: tuple[str, ...] = ()) -> _T:  # noqa: A002
     """A knob field: its default, its help text and, for a text knob, the values it accepts."""
     return field(default=default, metadata={"help": help, "choices": choices})
+
+
+def _lose_knob(operation: str) -> int:
+    """A lose_next_<operation> knob (LOSABLE_OPERATIONS), its help text written once for all four."""
+    return _knob(
+        0, f"the next N {operation} calls are carried out, then their answer is lost (lost_answer_as)"
+    )
 
 
 @dataclass
@@ -84,18 +96,10 @@ class Knobs:
         "at_creation (always the creation time)",
         ("at_start", "at_creation"),
     )
-    lose_next_create_deployment: int = _knob(
-        0, "the next N CreateDeployment calls are carried out, then their answer is lost (lost_answer_as)"
-    )
-    lose_next_start_deployment: int = _knob(
-        0, "the next N StartDeployment calls are carried out, then their answer is lost (lost_answer_as)"
-    )
-    lose_next_stop_job: int = _knob(
-        0, "the next N StopJob calls are carried out, then their answer is lost (lost_answer_as)"
-    )
-    lose_next_get_job: int = _knob(
-        0, "the next N GetJob calls are carried out, then their answer is lost (lost_answer_as)"
-    )
+    lose_next_create_deployment: int = _lose_knob("CreateDeployment")
+    lose_next_start_deployment: int = _lose_knob("StartDeployment")
+    lose_next_stop_job: int = _lose_knob("StopJob")
+    lose_next_get_job: int = _lose_knob("GetJob")
     lost_answer_as: str = _knob(
         "500",
         "how a lost answer shows: 500 (HTTP 500 InternalFailureException) or reset (the connection is "

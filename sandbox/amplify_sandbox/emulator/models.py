@@ -26,7 +26,6 @@ from amplify_deployment_handler.rules import app_id_problem, branch_name_problem
 
 from . import jobs, signing
 from .clock import Clock
-from .clock import FakeClock as FakeClock  # its old home; amplify_sandbox.FakeClock is the public name
 from .exceptions import BadRequestException, LimitExceededException, NotFoundException, UploadError
 from .faults import Faults
 from .jobs import Deployment, Job, JobView

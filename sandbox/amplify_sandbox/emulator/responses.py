@@ -23,6 +23,9 @@ from .models import DEFAULT_REGION, AmplifyBackend, check_branch_name
 from .state import PLATFORMS, STAGES, App, Branch, Settings
 
 MD5_RE = re.compile(r"^[0-9a-fA-F]{32}$")
+#: StartDeployment's sourceUrl, as the model constrains it (pattern and max length)
+SOURCE_URL_RE = re.compile(r"^(s3|https|http)://")
+SOURCE_URL_MAX = 3000
 
 
 @dataclass(frozen=True)
@@ -217,6 +220,16 @@ def _file_map(value: Any) -> dict[str, str] | None:
             raise BadRequestException(
                 f"fileMap value of {name!r}: an md5 hex digest of 32 hex characters is expected."
             )
+    return value
+
+
+def _source_url(value: str | None) -> str | None:
+    """The model's constraints on ``sourceUrl``: ``^(s3|https|http)://``, at most 3000 characters."""
+    if value is not None and (len(value) > SOURCE_URL_MAX or not SOURCE_URL_RE.match(value)):
+        raise BadRequestException(
+            f"sourceUrl {value[:80]!r}: an s3://, https:// or http:// URL of at most {SOURCE_URL_MAX} "
+            "characters is expected."
+        )
     return value
 
 
@@ -422,7 +435,7 @@ def start_deployment(backend: AmplifyBackend, req: Request) -> Response:
         req.params["appId"],
         req.params["branchName"],
         body.get("jobId"),
-        body.get("sourceUrl"),
+        _source_url(body.get("sourceUrl")),
         body.get("sourceUrlType"),
     )
     return json_response(200, {"jobSummary": job_summary_json(view)})

@@ -109,7 +109,7 @@ class AmplifyEmulator:
     ``port=0`` picks a free port. ``state_dir``: persist the whole state (apps, branches, jobs, live
     content, uploads) there, for a later emulator on the same folder; None keeps it in a temporary
     folder removed by :meth:`stop`. ``clock``: a callable returning epoch seconds (tests pass a
-    :class:`~amplify_sandbox.emulator.models.FakeClock`).
+    :class:`~amplify_sandbox.emulator.clock.FakeClock`).
     """
 
     def __init__(
