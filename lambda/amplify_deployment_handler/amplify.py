@@ -208,7 +208,7 @@ class Amplify:
     # -- one deployment ---------------------------------------------------------------------------
     def create(self, file_map: Mapping[str, str] | None) -> Mapping[str, Any]:
         """CreateDeployment; after a lost answer, stop the orphan job it may have created and create
-        again (lost_answers.create_once)."""
+        again (lost_answers.create)."""
         kwargs: dict[str, Any] = dict(self._ids())
         if file_map is not None:
             kwargs["fileMap"] = dict(file_map)
