@@ -1,8 +1,9 @@
 """Thin adapter over the Amplify API: wait for a free branch, create/start a deployment, poll, stop.
 
-CreateDeployment and StartDeployment are not idempotent: a call can take effect while its answer is
-lost (HTTP 5xx, a read timeout, a reset connection). They go through ``once_client`` (no botocore
-retries) so that the handler, not botocore, decides what a lost answer means (lost_answers.py).
+CreateDeployment and StartDeployment (with a jobId or a sourceUrl) are not idempotent: a call can
+take effect while its answer is lost (HTTP 5xx, a read timeout, a reset connection). They go through
+``once_client`` (no botocore retries) so that the handler, not botocore, decides what a lost answer
+means (lost_answers.py).
 """
 
 from __future__ import annotations
@@ -207,7 +208,7 @@ class Amplify:
     # -- one deployment ---------------------------------------------------------------------------
     def create(self, file_map: Mapping[str, str] | None) -> Mapping[str, Any]:
         """CreateDeployment; after a lost answer, stop the orphan job it may have created and create
-        again (lost_answers.create_once)."""
+        again (lost_answers.create)."""
         kwargs: dict[str, Any] = dict(self._ids())
         if file_map is not None:
             kwargs["fileMap"] = dict(file_map)
@@ -219,11 +220,10 @@ class Amplify:
 
     def start_source(self, source: Mapping[str, str]) -> str:
         """StartDeployment without CreateDeployment: Amplify fetches `source` (sourceUrl and
-        sourceUrlType) itself; returns the id of the job it created."""
-        response: Mapping[str, Any] = self._retrying(
-            "StartDeployment", lambda: self.client.start_deployment(**self._ids(), **source)
-        )
-        return str(response.get("jobSummary", {}).get("jobId"))
+        sourceUrlType) itself; returns the id of the job it created. After a lost answer, the job is
+        looked for by its sourceUrl before starting again (lost_answers.start_source)."""
+        call = self.once.start_deployment
+        return lost_answers.start_source(self, source["sourceUrl"], lambda: call(**self._ids(), **source))
 
     def stop(self, job_id: str, quiet_errors: bool = False) -> bool:
         """StopJob, with the same throttling/LimitExceeded retries as every other call (a stop that

@@ -27,7 +27,9 @@ from .s3io import window_contents
 from .sources import Source, content
 
 KEEP_BUDGET = 32 * 1024 * 1024  # FILES mode: small files' final bytes kept for their upload when all fit
-WINDOWS_IN_FLIGHT = 4  # md5 pass: threads reading windows, so window buffers (<= plan.WINDOW) held at once
+# Threads reading windows, so window buffers (<= plan.WINDOW each) held at once: in the md5 pass and
+# in the upload stage (files_upload.py), where a buffer is held until its last file is uploaded.
+WINDOWS_IN_FLIGHT = 4
 # Large files (over plan.SMALL_FILE) streamed S3 -> md5 or S3 -> PUT at once. Measured on 2 cores, 1 GiB
 # of 1 MiB files in FILES mode: 16 streams 12.8 s, 32 streams 18.9 s (CPU-bound: more threads only
 # contend); small files are latency-bound and use every worker.

@@ -29,15 +29,13 @@ from typing import Any
 
 from . import plan as planning
 from .deadline import Deadline
-from .files_pass import LARGE_STREAMS
+from .files_pass import LARGE_STREAMS, WINDOWS_IN_FLIGHT
 from .logs import Progress
 from .markers import substitute_bytes
 from .s3io import WindowBuffer, read_window
 from .settings import Settings
 from .sources import Source, content
 from .upload import UploadError, content_md5, put
-
-WINDOWS_IN_FLIGHT = 4  # window buffers held at once in the upload stage (<= plan.WINDOW each)
 
 
 def guard(chunks: Iterable[bytes], deadline: Deadline, what: str) -> Iterator[bytes]:

@@ -11,6 +11,10 @@ retries) and a lost answer is settled by reading Amplify's state:
   deployment is created again, within the same invocation.
 - StartDeployment: GetJob; a job that shows any sign of a start is followed (poll); one that shows
   none is started again, and a refusal of that second start leaves the job's own status to decide.
+- StartDeployment with a sourceUrl (PULL mode; it creates the job itself): ListJobs; a job newer than
+  the newest one seen on the free branch whose sourceUrl is ours (the URL is signed in this
+  invocation: only our call can have made it; compared, never logged) is the one the call started:
+  it is followed; with none, the call had no effect and is sent again.
 """
 
 from __future__ import annotations
@@ -45,6 +49,16 @@ def find_orphan(summaries: Sequence[Mapping[str, Any]], began: dt.datetime, newe
         if created is not None and created < began - SKEW:
             continue
         return job_id
+    return None
+
+
+def find_pulled(summaries: Sequence[Mapping[str, Any]], source_url: str, newest_seen: int) -> str | None:
+    """The id of the job a lost StartDeployment(sourceUrl) started: newer than ``newest_seen``, with
+    that very sourceUrl; None when there is none."""
+    for s in summaries:
+        job_id = str(s.get("jobId"))
+        if job_id.isdigit() and int(job_id) > newest_seen and s.get("sourceUrl") == source_url:
+            return job_id
     return None
 
 
@@ -101,4 +115,25 @@ def start(amp: Amplify, job_id: str, call: Callable[[], Any]) -> None:
             return
     raise _amplify.AmplifyError(
         f"StartDeployment of job {job_id} on {where} lost its answer {MAX_LOST} times ({lost}); retry"
+    )
+
+
+def start_source(amp: Amplify, source_url: str, call: Callable[[], Any]) -> str:
+    """StartDeployment(sourceUrl); after a lost answer, the job it started is looked for in ListJobs
+    (find_pulled) before the call is sent again. Returns the job's id."""
+    where = f"{amp.app_id}/{amp.branch}"
+    lost = ""
+    for _ in range(MAX_LOST):
+        try:
+            response: Mapping[str, Any] = amp._retrying("StartDeployment", call, lost_ok=True)
+            return str(response.get("jobSummary", {}).get("jobId"))
+        except _amplify.LostAnswer as exc:
+            lost = exc.code
+            event("retry", msg=f"amplify: StartDeployment answer lost ({lost}); looking for its job")
+        job_id = find_pulled(amp.list_jobs(), source_url, amp.newest_seen)
+        if job_id is not None:
+            event("job", job_id=job_id, action="start_confirmed")
+            return job_id
+    raise _amplify.AmplifyError(
+        f"StartDeployment on {where} lost its answer {MAX_LOST} times ({lost}); retry the deployment"
     )

@@ -9,7 +9,6 @@ into one merged zip.
 
 from __future__ import annotations
 
-import re
 import stat
 import zipfile
 from collections.abc import Iterable, Sequence
@@ -17,10 +16,9 @@ from dataclasses import dataclass
 
 from .props import FILES, ZIP, DeploymentProps
 from .rules import FILE_NAME_MAX
-from .site_paths import SiteFilter
+from .site_paths import SiteFilter, is_absolute
 
 ZIP_MAX_BYTES = 5_000_000_000  # Amplify: "5GB" for a manual deployment's zip (decimal: the safe reading)
-_DRIVE = re.compile(r"[A-Za-z]:(/|$)")
 _UTF8_FLAG = 0x800
 _ENCRYPTED_FLAG = 0x1
 # Per entry: local header (30) + central header (46) + both names + zip64 extras, generously.
@@ -93,7 +91,7 @@ def normalize_path(info: zipfile.ZipInfo, label: str) -> tuple[str | None, bool]
     shown = f"{name!r:.80}"
     if "\x00" in name or "\\" in name:
         raise PlanError(f"{label}: entry {shown} contains a backslash or NUL; use '/' separators")
-    if name.startswith("/") or _DRIVE.match(name):
+    if is_absolute(name):
         raise PlanError(f"{label}: entry {shown} is an absolute path")
     parts = name.split("/")
     if ".." in parts:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .amplify import LIMIT_WAIT_S
 from .logs import DEFAULT_PROGRESS_INTERVAL
 from .rules import DEFAULT_FUNCTION_TIMEOUT_S, DEFAULT_UPLOAD_WORKERS
 from .upload import UploadPolicy
@@ -16,4 +17,4 @@ class Settings:
     upload: UploadPolicy = field(default_factory=UploadPolicy)
     tmp_dir: str | None = None
     progress_interval: float = DEFAULT_PROGRESS_INTERVAL  # seconds between upload progress lines
-    limit_wait_s: float = 60.0  # how long one Amplify call retries LimitExceededException
+    limit_wait_s: float = LIMIT_WAIT_S  # how long one Amplify call retries LimitExceededException

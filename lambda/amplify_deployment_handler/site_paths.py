@@ -40,6 +40,11 @@ KEY_PREFIX_MAX = FILE_NAME_MAX - 1
 _DRIVE = re.compile(r"[A-Za-z]:(/|$)")
 
 
+def is_absolute(path: str) -> bool:
+    """A leading '/' or a drive ('C:/'): a path that would not stay under the site root."""
+    return path.startswith("/") or _DRIVE.match(path) is not None
+
+
 def pattern_problem(pattern: object) -> str | None:
     """None when ``pattern`` is a usable filter pattern, else what is wrong with it (one phrase)."""
     if not isinstance(pattern, str):
@@ -90,7 +95,7 @@ def key_prefix_problem(prefix: str) -> str | None:
         return None
     if "\\" in prefix or "\x00" in prefix:
         return "contains a backslash or NUL; use '/' separators"
-    if prefix.startswith("/") or _DRIVE.match(prefix):
+    if is_absolute(prefix):
         return "must be relative (no leading '/'), e.g. 'docs/'"
     body = prefix[:-1] if prefix.endswith("/") else prefix
     if any(part in ("", ".", "..") for part in body.split("/")):

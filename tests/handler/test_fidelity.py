@@ -112,6 +112,9 @@ def test_an_old_started_job_queued_for_a_slot_is_never_stopped(
     assert resp["Reason"].startswith(
         f"branch {site.app_id}/{site.branch} is busy: job {queued} still PENDING"
     )
+    # startTime kept at creation: a started job and an abandoned one look alike, and the reason says so
+    undecidable = "queued or abandoned, Amplify cannot tell: if abandoned, stop it (StopJob), then retry"
+    assert (undecidable in resp["Reason"]) == (start_time == "at_creation")
     assert status(site, queued) == "PENDING"  # never stopped
     assert sandbox.emulator.counters["requests"].get("StopJob", 0) == 0
     assert site.fetch("/") == (200, b"v1")

@@ -264,3 +264,34 @@ def test_pull_refuses_filters_and_prefix(reshape):
         problem is not None
         and "without Exclude, Include or DestinationKeyPrefix; use UploadMode ZIP" in problem
     )
+
+
+@pytest.mark.parametrize("lost_as", ["500", "reset"])
+def test_a_lost_start_deployment_answer_is_settled_from_the_job_list(site, sandbox, lost_as):
+    """StartDeployment(sourceUrl) took effect but its answer was lost: the job it started is found in
+    ListJobs by its sourceUrl and followed; no second job deploys the site again."""
+    sandbox.emulator.set_knobs(lose_next_start_deployment=1, lost_answer_as=lost_as)
+    key = site.put_zip({"index.html": "pulled once"})
+    resp = site.invoke("Create", site.props(site.source(key), mode="PULL"))
+    assert resp["Status"] == "SUCCESS", resp["Reason"]
+    assert resp["Data"]["JobId"] == "1"
+    assert [j["jobId"] for j in site.jobs()] == ["1"]
+    counters = sandbox.emulator.counters
+    assert counters["injected"]["answer_lost"] == 1 and counters["requests"]["StartDeployment"] == 1
+    assert "StartDeployment answer lost" in site.log_text
+    assert '"job_id":"1","action":"start_confirmed"' in site.log_text
+    assert site.fetch("/") == (200, b"pulled once")
+    assert_url_kept_secret(site, source_url(site, "1"), resp)
+
+
+def test_find_pulled_matches_only_a_newer_job_with_our_source_url():
+    from amplify_deployment_handler.lost_answers import find_pulled
+
+    ours, theirs = "https://b.s3.amazonaws.com/k.zip?X-Amz-Signature=ours", "https://x/other.zip"
+    page = [
+        {"jobId": "4", "status": "RUNNING", "sourceUrl": theirs},
+        {"jobId": "3", "status": "PENDING"},  # CreateDeployment's job: no sourceUrl
+        {"jobId": "2", "status": "SUCCEED", "sourceUrl": ours},  # not newer than the free branch's
+    ]
+    assert find_pulled(page, ours, newest_seen=2) is None  # the call had no effect: start again
+    assert find_pulled([{"jobId": "5", "status": "PROVISIONING", "sourceUrl": ours}, *page], ours, 2) == "5"
