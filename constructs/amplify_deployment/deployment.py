@@ -19,7 +19,7 @@ from constructs import Construct
 from amplify_deployment.handler_function import HandlerFunction, Network, nag_rendered
 from amplify_deployment.validation import (
     FilesModeCheck,
-    check_pull_sources,
+    check_pull,
     validate_app_id,
     validate_branch_name,
     validate_key_prefix,
@@ -195,7 +195,7 @@ class AmplifyDeployment(Construct):
         )
         sources_props, read_policy = self._bind_sources(sources, handler.role, files_check)
         if upload_mode is UploadMode.PULL:
-            check_pull_sources(sources_props, bool(exclude_list or include_list or key_prefix))
+            check_pull(sources_props, exclude_list, include_list, key_prefix)
         amplify_policy = self._grant_amplify(handler.role, stack)
         properties: dict[str, Any] = {
             "AppId": self.app_id,
