@@ -27,9 +27,8 @@ from amplify_deployment.validation import (
     validate_range,
     validate_vpc,
 )
-from amplify_deployment_handler.rules import (
-    DEFAULT_FUNCTION_TIMEOUT_S,
-)
+from amplify_deployment_handler.props import branch_url
+from amplify_deployment_handler.rules import DEFAULT_FUNCTION_TIMEOUT_S
 
 RESOURCE_TYPE = "Custom::AmplifyDeployment"
 
@@ -61,8 +60,9 @@ class UploadMode(enum.Enum):
 
 
 def branch_url_for(app_id: str, branch_name: str) -> str:
-    """`https://<branch, '/' replaced by '-'>.<appId>.amplifyapp.com` for literal values."""
-    return f"https://{branch_name.replace('/', '-')}.{app_id}.amplifyapp.com"
+    """`https://<branch, '/' replaced by '-'>.<appId>.amplifyapp.com` for literal values: the URL the
+    handler answers as `BranchUrl` (the same function)."""
+    return branch_url(app_id, branch_name)
 
 
 class AmplifyDeployment(Construct):
