@@ -80,7 +80,7 @@ class AmplifyStaticSite(Construct):
         :param sources: instead of ``path``, any ``aws_s3_deployment`` sources (merged in order).
         :param branches: the branches to create and deploy the default content to. Default
             ``["main"]``. Give ``[]`` to add every branch with ``add_branch``.
-        :param app_name: the Amplify app's name. Default: this construct's path in the stack.
+        :param app_name: the Amplify app's name. Default: this construct's unique id.
         :param single_page_app: rewrite every path that is not a static file to ``/index.html`` (200).
         :param custom_headers: ``{"<pattern>": {"<header>": "<value>"}}``, e.g.
             ``{"**/*": {"Strict-Transport-Security": "max-age=31536000"}}``.
