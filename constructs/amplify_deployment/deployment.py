@@ -19,7 +19,7 @@ from constructs import Construct
 from amplify_deployment.handler_function import HandlerFunction, Network, nag_rendered
 from amplify_deployment.validation import (
     FilesModeCheck,
-    check_pull_sources,
+    check_pull,
     validate_app_id,
     validate_branch_name,
     validate_key_prefix,
@@ -27,9 +27,8 @@ from amplify_deployment.validation import (
     validate_range,
     validate_vpc,
 )
-from amplify_deployment_handler.rules import (
-    DEFAULT_FUNCTION_TIMEOUT_S,
-)
+from amplify_deployment_handler.props import branch_url
+from amplify_deployment_handler.rules import DEFAULT_FUNCTION_TIMEOUT_S
 
 RESOURCE_TYPE = "Custom::AmplifyDeployment"
 
@@ -61,8 +60,9 @@ class UploadMode(enum.Enum):
 
 
 def branch_url_for(app_id: str, branch_name: str) -> str:
-    """`https://<branch, '/' replaced by '-'>.<appId>.amplifyapp.com` for literal values."""
-    return f"https://{branch_name.replace('/', '-')}.{app_id}.amplifyapp.com"
+    """`https://<branch, '/' replaced by '-'>.<appId>.amplifyapp.com` for literal values: the URL the
+    handler answers as `BranchUrl` (the same function)."""
+    return branch_url(app_id, branch_name)
 
 
 class AmplifyDeployment(Construct):
@@ -195,7 +195,7 @@ class AmplifyDeployment(Construct):
         )
         sources_props, read_policy = self._bind_sources(sources, handler.role, files_check)
         if upload_mode is UploadMode.PULL:
-            check_pull_sources(sources_props, bool(exclude_list or include_list or key_prefix))
+            check_pull(sources_props, exclude_list, include_list, key_prefix)
         amplify_policy = self._grant_amplify(handler.role, stack)
         properties: dict[str, Any] = {
             "AppId": self.app_id,

@@ -80,7 +80,7 @@ class AmplifyStaticSite(Construct):
         :param sources: instead of ``path``, any ``aws_s3_deployment`` sources (merged in order).
         :param branches: the branches to create and deploy the default content to. Default
             ``["main"]``. Give ``[]`` to add every branch with ``add_branch``.
-        :param app_name: the Amplify app's name. Default: this construct's path in the stack.
+        :param app_name: the Amplify app's name. Default: this construct's unique id.
         :param single_page_app: rewrite every path that is not a static file to ``/index.html`` (200).
         :param custom_headers: ``{"<pattern>": {"<header>": "<value>"}}``, e.g.
             ``{"**/*": {"Strict-Transport-Security": "max-age=31536000"}}``.
@@ -116,6 +116,8 @@ class AmplifyStaticSite(Construct):
         self._exclude = exclude
         self._include = include
         self._outputs = outputs
+        # The first of `branches` keeps the construct ids earlier versions gave it (and may be a token).
+        self._legacy_ids_branch = branches[0] if branches else None
 
         basic_auth = None
         if basic_auth_secret is not None:
@@ -164,8 +166,8 @@ class AmplifyStaticSite(Construct):
             cdk.CfnOutput(
                 self, "DefaultDomain", value=self.default_domain, description="Amplify default domain"
             )
-        for index, name in enumerate(branches):
-            self._add(name, legacy_ids=index == 0)
+        for name in branches:
+            self.add_branch(name)
 
     def add_branch(
         self,
@@ -190,29 +192,10 @@ class AmplifyStaticSite(Construct):
         :param exclude: default: the site's ``exclude``.
         :param include: default: the site's ``include``.
         """
-        return self._add(
-            name,
-            legacy_ids=False,
-            sources=sources,
-            stage=stage,
-            upload_mode=upload_mode,
-            exclude=exclude,
-            include=include,
-        )
-
-    def _add(
-        self,
-        name: str,
-        *,
-        legacy_ids: bool,
-        sources: Sequence[s3deploy.ISource] | None = None,
-        stage: str | None = None,
-        upload_mode: UploadMode | None = None,
-        exclude: Sequence[str] | None = None,
-        include: Sequence[str] | None = None,
-    ) -> AmplifyDeployment:
         if not isinstance(name, str):
             raise TypeError(f"AmplifyStaticSite: a branch name must be a string, got {name!r}.")
+        # Only the constructor adds that name: a second add of it fails below as already added.
+        legacy_ids = name == self._legacy_ids_branch
         if cdk.Token.is_unresolved(name):
             if not legacy_ids:
                 raise ValueError(

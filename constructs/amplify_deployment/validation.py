@@ -11,6 +11,9 @@ import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_s3_assets as s3_assets
 
+from amplify_deployment_handler.props import PULL, DeploymentProps
+from amplify_deployment_handler.props import Source as HandlerSource
+from amplify_deployment_handler.pull import pull_problem
 from amplify_deployment_handler.rules import (
     APP_ID_MAX,
     APP_ID_PATTERN,
@@ -54,24 +57,47 @@ def validate_range(name: str, value: float, low: float, high: float, unit: str) 
         raise ValueError(f"AmplifyDeployment: {name} must be {low:g}-{high:g} {unit}, got {value:g}.")
 
 
-def check_pull_sources(sources_props: list[dict[str, Any]], reshaped: bool) -> None:
-    """PULL mode hands Amplify one zip as it is: exactly one source, no deploy-time values, no
-    filters or prefix."""
-    if len(sources_props) != 1:
-        raise ValueError(
-            f"AmplifyDeployment: UploadMode.PULL deploys exactly one zip source, got {len(sources_props)} "
-            "sources; use UploadMode.ZIP to merge several."
+# The handler's reasons name CloudFormation properties; a synth error names the construct's props.
+_PYTHON_TERMS = (
+    ("UploadMode ZIP", "UploadMode.ZIP"),
+    ("UploadMode PULL", "UploadMode.PULL"),
+    (
+        "(Sources[0] has Markers)",
+        "(the source holds tokens, e.g. Source.json_data with a resource attribute)",
+    ),
+    ("Exclude, Include or DestinationKeyPrefix", "exclude, include or destination_key_prefix"),
+)
+
+
+def check_pull(
+    sources_props: list[dict[str, Any]], exclude: Sequence[str], include: Sequence[str], key_prefix: str
+) -> None:
+    """PULL mode hands Amplify one zip as it is. Its conditions are the handler's own
+    (`pull.pull_problem`, checked again at deploy time), asked here of the properties the construct
+    renders, so synth fails first."""
+    sources = tuple(
+        HandlerSource(
+            bucket=s["BucketName"],
+            key=s["ObjectKey"],
+            # Only whether there are markers matters here; their values are tokens until deploy time.
+            markers=tuple((marker.encode(), b"") for marker in s.get("Markers", {})),
         )
-    if "Markers" in sources_props[0]:
-        raise ValueError(
-            "AmplifyDeployment: UploadMode.PULL cannot substitute deploy-time values (the source holds "
-            "tokens, e.g. Source.json_data with a resource attribute); use UploadMode.ZIP."
-        )
-    if reshaped:
-        raise ValueError(
-            "AmplifyDeployment: UploadMode.PULL deploys the zip as it is, without exclude, include or "
-            "destination_key_prefix; use UploadMode.ZIP."
-        )
+        for s in sources_props
+    )
+    props = DeploymentProps(
+        app_id="",
+        branch_name="",
+        upload_mode=PULL,
+        sources=sources,
+        exclude=tuple(exclude),
+        include=tuple(include),
+        key_prefix=key_prefix,
+    )
+    problem = pull_problem(props)
+    if problem:
+        for handler_term, python_term in _PYTHON_TERMS:
+            problem = problem.replace(handler_term, python_term)
+        raise ValueError(f"AmplifyDeployment: {problem}.")
 
 
 def validate_patterns(name: str, patterns: Sequence[str] | None) -> list[str]:

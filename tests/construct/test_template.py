@@ -299,13 +299,14 @@ def test_pull_mode_needs_no_new_permission(tmp_path):
     [
         (
             lambda stack: [s3deploy.Source.data("index.html", "a"), s3deploy.Source.data("b.txt", "b")],
-            r"UploadMode.PULL deploys exactly one zip source, got 2 sources; use UploadMode.ZIP",
+            r"UploadMode\.PULL deploys exactly one source zip, got 2 sources; use UploadMode\.ZIP",
         ),
         (
             lambda stack: [
                 s3deploy.Source.json_data("config.json", {"region": stack.region, "id": cdk.Aws.ACCOUNT_ID})
             ],
-            r"UploadMode.PULL cannot substitute deploy-time values .*; use UploadMode.ZIP",
+            r"UploadMode\.PULL cannot substitute deploy-time values \(the source holds tokens, .*; "
+            r"use UploadMode\.ZIP",
         ),
     ],
 )
@@ -322,7 +323,11 @@ def test_pull_mode_synth_time_errors(sources, message):
 )
 def test_pull_mode_refuses_filters_and_prefix_at_synth(reshape):
     stack = new_stack()
-    with pytest.raises(ValueError, match=r"UploadMode.PULL deploys the zip as it is, .*; use UploadMode.ZIP"):
+    with pytest.raises(
+        ValueError,
+        match=r"UploadMode\.PULL deploys the zip as it is, without exclude, include or "
+        r"destination_key_prefix; use UploadMode\.ZIP",
+    ):
         AmplifyDeployment(
             stack,
             "D",
