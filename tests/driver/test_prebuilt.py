@@ -113,14 +113,49 @@ def test_a_bucket_a_custom_resource_depends_on_is_made_in_moto(tmp_path, sandbox
     assert bucket in [b["Name"] for b in sandbox.client("s3").list_buckets()["Buckets"]]
 
 
-def test_a_resource_with_a_condition_is_skipped(tmp_path, sandbox):
-    lines: list[str] = []
-    topic = {"Topic": {"Type": "AWS::SNS::Topic", "Condition": "IsProd"}}
-    result = _deploy(_app(tmp_path, _template(topic)), sandbox, lines)
-    assert result.ok
-    assert any(
-        "Topic (AWS::SNS::Topic) SKIPPED: its Condition 'IsProd' is not evaluated" in line for line in lines
-    )
+def _conditional_topic(env: str) -> dict:
+    """A template whose Topic (and its output) exists only when the Env parameter is ``prod``."""
+    template = _template({"Topic": {"Type": "AWS::SNS::Topic", "Condition": "IsProd"}})
+    template["Parameters"] = {"Env": {"Type": "String", "Default": env}}
+    template["Conditions"] = {
+        "IsProd": {"Fn::And": [{"Fn::Equals": [{"Ref": "Env"}, "prod"]}, {"Condition": "InUsEast1"}]},
+        "InUsEast1": {"Fn::Equals": [{"Ref": "AWS::Region"}, "us-east-1"]},
+    }
+    template["Outputs"]["TopicArn"] = {"Condition": "IsProd", "Value": {"Ref": "Topic"}}
+    return template
+
+
+def test_a_resource_whose_condition_is_false_is_not_made(tmp_path, sandbox):
+    result = _deploy(_app(tmp_path, _conditional_topic("dev")), sandbox)
+    assert result.ok, result.stacks[0].reason
+    assert sandbox.client("sns").list_topics()["Topics"] == []
+    assert "TopicArn" not in result.outputs
+    assert "Topic" not in [e.logical_id for e in result.stacks[0].events]
+
+
+def test_a_resource_whose_condition_is_true_is_made(tmp_path, sandbox):
+    result = _deploy(_app(tmp_path, _conditional_topic("prod")), sandbox)
+    assert result.ok, result.stacks[0].reason
+    arns = [t["TopicArn"] for t in sandbox.client("sns").list_topics()["Topics"]]
+    assert arns == [result.outputs["TopicArn"]]
+
+
+@pytest.mark.parametrize(
+    ("conditions", "expected"),
+    [
+        (None, "condition 'IsProd' is not declared in the template's Conditions"),
+        ({"IsProd": {"Fn::Equals": [{"Ref": "Missing"}, "prod"]}}, "Ref Missing: no resource or parameter"),
+        ({"IsProd": {"Fn::Contains": [["a"], "a"]}}, "a condition must be Fn::Equals, Fn::Not"),
+    ],
+)
+def test_a_condition_the_driver_cannot_evaluate_refuses_the_template(tmp_path, sandbox, conditions, expected):
+    template = _template({"Topic": {"Type": "AWS::SNS::Topic", "Condition": "IsProd"}})
+    if conditions is not None:
+        template["Conditions"] = conditions
+    result = _deploy(_app(tmp_path, template), sandbox)
+    stack = result.stacks[0]
+    assert not result.ok and stack.status == "CREATE_FAILED" and result.requests == []
+    assert stack.reason.startswith("Template error: ") and expected in stack.reason
     assert sandbox.client("sns").list_topics()["Topics"] == []
 
 
@@ -218,7 +253,7 @@ def test_a_refused_template_on_update_leaves_the_stack_as_it_was(tmp_path, sandb
     state_file = app / ".amplify-sandbox" / "stacks" / "Pre.json"
     before = state_file.read_text()
     template = _template()
-    template["Resources"]["CR"]["Condition"] = "IsProd"  # refused: conditions are not evaluated
+    template["Resources"]["CR"]["Condition"] = "IsProd"  # refused: no such condition in Conditions
     (app / "assembly" / "Pre.template.json").write_text(json.dumps(template))
     result = _deploy(app, sandbox)
     assert not result.ok and result.stacks[0].status == "UPDATE_FAILED" and result.requests == []

@@ -5,6 +5,7 @@ runs them; then served: a Sandbox on the app's emulator state serves what the de
 One deploy per example (each costs a synth); the checks of an example share it."""
 
 import ast
+import contextlib
 import json
 import os
 import re
@@ -12,6 +13,7 @@ import shlex
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -55,10 +57,15 @@ def run_commands(name: str, app_dir: Path) -> list[subprocess.CompletedProcess[s
     return done
 
 
-def served(app_dir: Path):
-    """A Sandbox on the app's emulator state and the (app id, branch, URL) of its deployed sites."""
+@contextlib.contextmanager
+def served(app_dir: Path) -> Iterator[list[tuple[str, str, str]]]:
+    """The (app id, branch, URL) of the app's deployed sites, served by a Sandbox on its emulator state
+    until the block ends."""
     sb = Sandbox(state_dir=app_dir / ".amplify-sandbox" / "emulator").start()
-    return sb, LocalStack(app_dir, sb, log=lambda _l: None).site_urls()
+    try:
+        yield LocalStack(app_dir, sb, log=lambda _l: None).site_urls()
+    finally:
+        sb.stop()
 
 
 @pytest.fixture
@@ -78,8 +85,7 @@ def test_deploy_time_config_serves_the_real_values(example):
     by_type = {res["type"]: res for res in state["resources"].values()}
     table_name = by_type["AWS::DynamoDB::GlobalTable"]["ref"]
     assert table_name.startswith("DeployTimeConfig-Table")
-    sb, sites = served(app_dir)
-    try:
+    with served(app_dir) as sites:
         ((_app_id, branch, url),) = sites
         assert branch == "main"
         assert_served(url, site_files(app_dir / "site"))
@@ -88,8 +94,6 @@ def test_deploy_time_config_serves_the_real_values(example):
             "apiUrl": "https://api.example.com/v1",
             "region": "us-east-1",
         }
-    finally:
-        sb.stop()
 
 
 def test_existing_app_with_create_app_and_context(example):
@@ -100,41 +104,32 @@ def test_existing_app_with_create_app_and_context(example):
     assert f"ExistingAppDeployment.BranchUrl = https://main.{app_id}.amplifyapp.com" in deploy.stdout
     assert "Site: http://127.0.0.1:" in deploy.stdout
     assert "Not serving (--once)" in deploy.stdout
-    sb, sites = served(app_dir)
-    try:
+    with served(app_dir) as sites:
         assert [(a, b) for a, b, _ in sites] == [(app_id, "main")]
         assert_served(sites[0][2], site_files(app_dir / "site"))
-    finally:
-        sb.stop()
 
 
 def test_preview_branches_each_branch_serves_its_content(example):
     app_dir = example("preview_branches")
     (deploy,) = run_commands("preview_branches", app_dir)
     assert "PreviewBranches: CREATE_COMPLETE" in deploy.stdout
-    sb, sites = served(app_dir)
-    try:
+    with served(app_dir) as sites:
         urls = {branch: url for _app, branch, url in sites}
         assert set(urls) == {"main", "feature/login", "feature/search"}
         for branch, url in urls.items():
             assert_served(url, site_files(app_dir / "site"))
             expected = None if branch == "main" else f"document.title += {branch!r};".encode()
             assert fetch(url + "branch.js") == expected
-    finally:
-        sb.stop()
 
 
 def test_prebuilt_spa_deploys_and_serves(example):
     app_dir = example("prebuilt_spa")
     (deploy,) = run_commands("prebuilt_spa", app_dir)
     assert "PrebuiltSpa: CREATE_COMPLETE" in deploy.stdout
-    sb, sites = served(app_dir)
-    try:
+    with served(app_dir) as sites:
         ((_app, _branch, url),) = sites
         assert_served(url, site_files(app_dir / "dist"))
         # client-side routing, headers: the browser test of the example checks what the site serves
-    finally:
-        sb.stop()
 
 
 QUICK_START_APP = """\
@@ -168,10 +163,7 @@ def test_readme_quick_start_snippet_in_a_new_app(tmp_path):
     )
     assert deploy.returncode == 0, deploy.stdout[-3000:] + deploy.stderr[-3000:]
     assert "QuickStart: CREATE_COMPLETE" in deploy.stdout
-    sb, sites = served(app_dir)
-    try:
+    with served(app_dir) as sites:
         ((_app, branch, url),) = sites
         assert branch == "main"
         assert_served(url, site_files(app_dir / "site"))
-    finally:
-        sb.stop()

@@ -22,6 +22,7 @@ from amplify_sandbox.driver.resolver import (
     NO_VALUE,
     ResolveContext,
     ResolveError,
+    parameter_defaults,
     pseudo_parameters,
     resolve,
 )
@@ -182,10 +183,9 @@ class StackRun:
         for lid, res in done:
             refs[lid] = res.ref
             attrs[lid] = res.attributes
+        for name, default in parameter_defaults(self.template).items():
+            refs.setdefault(name, default)
         params = self.template.get("Parameters") or {}
-        for name, param in params.items():
-            if "Default" in param and not str(param.get("Type", "")).startswith("AWS::SSM::"):
-                refs.setdefault(name, param["Default"])
         resources = self.resources
         types = {lid: res.get("Type", "?") for lid, res in resources.items()}
         return ResolveContext(

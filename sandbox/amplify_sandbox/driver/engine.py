@@ -26,11 +26,17 @@ from amplify_sandbox.driver.graph import topological_order, transitive_dependenc
 from amplify_sandbox.driver.lambda_runner import Cancelled
 from amplify_sandbox.driver.provisioners import provisioner_for
 from amplify_sandbox.driver.provisioners.amplify import branches_of
-from amplify_sandbox.driver.resolver import ResolveError, resolve
+from amplify_sandbox.driver.resolver import ResolveError, pseudo_parameters, resolve
 from amplify_sandbox.driver.results import StackResult
 from amplify_sandbox.driver.state import ResourceState, StackState
 from amplify_sandbox.driver.synth import StackArtifact
-from amplify_sandbox.driver.template import TemplateError, dependency_graph, provision_order, retry_attempts
+from amplify_sandbox.driver.template import (
+    TemplateError,
+    apply_conditions,
+    dependency_graph,
+    provision_order,
+    retry_attempts,
+)
 
 #: provisioner kinds whose steps run one at a time: recording a Lambda function unpacks its code into
 #: a folder named by its asset (assets.unpack_code), which two functions of one asset must not do at
@@ -41,8 +47,6 @@ ONE_AT_A_TIME = frozenset({"lambda"})
 # ---------------------------------------------------------------------- deploy
 def deploy_stack(ctx: RunContext, artifact: StackArtifact) -> StackResult:
     """Create or update one stack; a failure rolls it back."""
-    template = artifact.template
-    resources: dict[str, dict[str, Any]] = template.get("Resources") or {}
     old = ctx.store.load(artifact.stack_name)
     stack_id = (
         old.stack_id
@@ -55,6 +59,11 @@ def deploy_stack(ctx: RunContext, artifact: StackArtifact) -> StackResult:
     ctx.log(f"{artifact.stack_name}: {verb}_IN_PROGRESS")
 
     try:
+        pseudo = pseudo_parameters(
+            account=ctx.account, region=ctx.region, stack_name=artifact.stack_name, stack_id=stack_id
+        )
+        template = apply_conditions(artifact.template, pseudo)
+        resources: dict[str, dict[str, Any]] = template.get("Resources") or {}
         order = provision_order(resources)
         graph = dependency_graph(resources)
         check_supported(resources, graph)
@@ -78,11 +87,6 @@ def check_supported(resources: dict[str, dict[str, Any]], graph: dict[str, set[s
         provisioner = provisioner_for(rtype)
         if provisioner is None:
             continue
-        if "Condition" in res and not provisioner.allows_condition:
-            raise DriverError(
-                f"Resources.{lid}: the Condition {res['Condition']!r} on a {rtype} is not "
-                "supported by the local driver"
-            )
         if provisioner.needs_supported_dependencies:
             bad = sorted(transitive_dependencies(graph, lid) & unsupported)
             if bad:

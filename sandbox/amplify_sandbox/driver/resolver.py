@@ -137,6 +137,65 @@ def resolve(value: Any, ctx: ResolveContext, path: str = "") -> Any:
     return value
 
 
+def parameter_defaults(template: Mapping[str, Any]) -> dict[str, Any]:
+    """The template's parameters that ``Ref`` resolves: those with a ``Default`` (SSM parameter types
+    are read from SSM on AWS, so they are left unresolved)."""
+    return {
+        name: param["Default"]
+        for name, param in (template.get("Parameters") or {}).items()
+        if "Default" in param and not str(param.get("Type", "")).startswith("AWS::SSM::")
+    }
+
+
+def evaluate_conditions(conditions: Mapping[str, Any], ctx: ResolveContext) -> dict[str, bool]:
+    """Every condition of a template's ``Conditions`` block, as CloudFormation evaluates them:
+    ``Fn::Equals`` (over what :func:`resolve` resolves: parameters, pseudo parameters...),
+    ``Fn::Not``, ``Fn::And``, ``Fn::Or`` and ``{"Condition": name}``. One that cannot be evaluated
+    (an undeclared name, a cycle, another function) raises :class:`ResolveError`."""
+    done: dict[str, bool] = {}
+    visiting: set[str] = set()
+
+    def condition(name: Any, path: str) -> bool:
+        if not isinstance(name, str) or name not in conditions:
+            raise ResolveError(f"condition {name!r} is not declared in the template's Conditions", path)
+        if name not in done:
+            if name in visiting:
+                raise ResolveError(f"circular condition {name}", path)
+            visiting.add(name)
+            done[name] = evaluate(conditions[name], f"Conditions.{name}")
+            visiting.discard(name)
+        return done[name]
+
+    def evaluate(value: Any, path: str) -> bool:
+        if isinstance(value, dict) and len(value) == 1:
+            ((fn, arg),) = value.items()
+            here = f"{path}.{fn}"
+            if fn == "Condition":
+                return condition(arg, here)
+            if fn == "Fn::Not" and isinstance(arg, list) and len(arg) == 1:
+                return not evaluate(arg[0], f"{here}[0]")
+            if fn in ("Fn::And", "Fn::Or") and isinstance(arg, list) and 2 <= len(arg) <= 10:
+                values = [evaluate(item, f"{here}[{i}]") for i, item in enumerate(arg)]
+                return all(values) if fn == "Fn::And" else any(values)
+            if fn == "Fn::Equals" and isinstance(arg, list) and len(arg) == 2:
+                left, right = (_comparable(resolve(item, ctx, f"{here}[{i}]")) for i, item in enumerate(arg))
+                return bool(left == right)
+        raise ResolveError(
+            f"a condition must be Fn::Equals, Fn::Not, Fn::And, Fn::Or or Condition, got {value!r}", path
+        )
+
+    for name in conditions:
+        condition(name, f"Conditions.{name}")
+    return done
+
+
+def _comparable(value: Any) -> Any:
+    """Fn::Equals compares values as CloudFormation's template strings: ``1`` equals ``"1"``."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value) if isinstance(value, (int, float)) else value
+
+
 def stringify_scalars(value: Any) -> Any:
     """As CloudFormation delivers a custom resource's properties: every scalar becomes a string
     (``True`` -> ``"true"``, ``3`` -> ``"3"``); dicts and lists keep their shape; None stays None."""

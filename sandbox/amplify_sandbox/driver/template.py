@@ -5,7 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from amplify_sandbox.driver.graph import topological_order
-from amplify_sandbox.driver.resolver import references
+from amplify_sandbox.driver.resolver import (
+    ResolveContext,
+    ResolveError,
+    evaluate_conditions,
+    parameter_defaults,
+    references,
+)
 
 AMPLIFY_APP = "AWS::Amplify::App"
 AMPLIFY_BRANCH = "AWS::Amplify::Branch"
@@ -15,6 +21,36 @@ EVENT_INVOKE_CONFIG = "AWS::Lambda::EventInvokeConfig"
 
 class TemplateError(Exception):
     pass
+
+
+def apply_conditions(template: dict[str, Any], pseudo: dict[str, Any]) -> dict[str, Any]:
+    """The template as CloudFormation deploys it: its ``Conditions`` evaluated over the parameters'
+    defaults and ``pseudo``, a resource or output whose condition is false left out. A condition
+    that cannot be evaluated, or a ``Condition`` naming none of them, refuses the template
+    (TemplateError), as CloudFormation's validation does."""
+    conditions = template.get("Conditions") or {}
+    ctx = ResolveContext(pseudo=pseudo, refs=parameter_defaults(template))
+    try:
+        values = evaluate_conditions(conditions, ctx)
+    except ResolveError as exc:
+        raise TemplateError(f"Template error: {exc}") from exc
+
+    def kept(section: str) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, item in (template.get(section) or {}).items():
+            cond = item.get("Condition") if isinstance(item, dict) else None
+            if cond is None:
+                out[name] = item
+            elif not isinstance(cond, str) or cond not in values:
+                raise TemplateError(
+                    f"Template error: {section}.{name}: condition {cond!r} is not declared in the "
+                    "template's Conditions"
+                )
+            elif values[cond]:
+                out[name] = item
+        return out
+
+    return {**template, "Resources": kept("Resources"), "Outputs": kept("Outputs")}
 
 
 def is_custom_resource(resource_type: str) -> bool:

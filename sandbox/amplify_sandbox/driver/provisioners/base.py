@@ -26,25 +26,11 @@ class Provisioner:
     kind: ClassVar[str] = ""
     #: the resource types this provisioner handles
     types: ClassVar[frozenset[str]] = frozenset()
-    #: a ``Condition`` on the resource is accepted (ignored) rather than refused
-    allows_condition: ClassVar[bool] = False
     #: a dependency, direct or not, on a type no provisioner handles refuses the template
     needs_supported_dependencies: ClassVar[bool] = False
 
     def handles(self, resource_type: str) -> bool:
         return resource_type in self.types
-
-    @staticmethod
-    def skipped_for_condition(run: StackRun, lid: str, resource: dict[str, Any]) -> bool:
-        """True, with a note, when ``resource`` has a ``Condition``: the local driver does not
-        evaluate conditions, so a provisioner that ``allows_condition`` skips such a resource."""
-        if "Condition" not in resource:
-            return False
-        run.log(
-            f"{run.stack_name} | {lid} ({resource['Type']}) SKIPPED: its Condition "
-            f"{resource['Condition']!r} is not evaluated by the local driver"
-        )
-        return True
 
     def check(self, lid: str, resource: dict[str, Any], resources: dict[str, dict[str, Any]]) -> None:
         """Refuse (DriverError) what the local driver cannot provision, before anything is touched."""

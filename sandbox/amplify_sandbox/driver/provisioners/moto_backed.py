@@ -115,7 +115,6 @@ class MotoProvisioner(Provisioner):
     """Every resource type moto has a CloudFormation model for (see :func:`is_moto_backed`)."""
 
     kind = "moto"
-    allows_condition = True  # a resource with a Condition is skipped, with a note
 
     def handles(self, resource_type: str) -> bool:
         return is_moto_backed(resource_type)
@@ -123,8 +122,6 @@ class MotoProvisioner(Provisioner):
     # ------------------------------------------------------------------ steps
     def create(self, run: StackRun, lid: str, resource: dict[str, Any]) -> None:
         rtype = resource["Type"]
-        if self.skipped_for_condition(run, lid, resource):
-            return
         props = run.resolve_props(lid, resource)
         props = self._with_name(run, lid, rtype, props, None)
         obj = self._create(run, lid, rtype, props, restoring=False)

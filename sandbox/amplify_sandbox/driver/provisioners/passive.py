@@ -32,7 +32,6 @@ class PassiveProvisioner(Provisioner):
             "AWS::CDK::Metadata",
         }
     )
-    allows_condition = True
 
     def create(self, run: StackRun, lid: str, resource: dict[str, Any]) -> None:
         rtype = resource["Type"]

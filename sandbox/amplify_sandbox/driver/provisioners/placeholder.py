@@ -75,15 +75,12 @@ class PlaceholderProvisioner(Provisioner):
     """Every type no other provisioner handles (last in the registry)."""
 
     kind = "placeholder"
-    allows_condition = True  # a resource with a Condition is skipped, with a note
 
     def handles(self, resource_type: str) -> bool:
         return bool(resource_type) and not resource_type.startswith("Custom::")
 
     def create(self, run: StackRun, lid: str, resource: dict[str, Any]) -> None:
         rtype = resource["Type"]
-        if self.skipped_for_condition(run, lid, resource):
-            return
         props = run.safe_props(lid, resource)
         ref, attrs = identity(run, lid, rtype, props)
         state = ResourceState(

@@ -97,6 +97,33 @@ def _name(lid: str) -> str:
     return f"{lid}-{''.join(secrets.choice(alphabet) for _ in range(12))}"
 
 
+def _failed(run: StackRun, lid: str, status: str, exc: Exception) -> ResourceFailed:
+    """Report a failed CreateSecret/UpdateSecret (or a refused property) as ``status``."""
+    reason = str(exc) if isinstance(exc, DriverError) else error_reason(exc)
+    run.event(lid, SECRET, status, reason)
+    return ResourceFailed(lid, reason)
+
+
+def _state(
+    run: StackRun,
+    lid: str,
+    resource: dict[str, Any],
+    arn: str,
+    attributes: dict[str, Any],
+    props: dict[str, Any],
+) -> ResourceState:
+    """A secret's record: Ref and physical id are its ARN."""
+    return ResourceState(
+        type=SECRET,
+        physical_id=arn,
+        ref=arn,
+        attributes=attributes,
+        properties=props,
+        depends_on=run.depends(lid),
+        deletion_policy=deletion_policy(resource),
+    )
+
+
 class SecretProvisioner(Provisioner):
     kind = "secret"
     types: ClassVar[frozenset[str]] = frozenset({SECRET})
@@ -130,18 +157,8 @@ class SecretProvisioner(Provisioner):
                 params["Tags"] = [t for t in props["Tags"] if isinstance(t, dict)]
             arn = client.create_secret(**params)["ARN"]
         except Exception as exc:
-            reason = str(exc) if isinstance(exc, DriverError) else error_reason(exc)
-            run.event(lid, SECRET, "CREATE_FAILED", reason)
-            raise ResourceFailed(lid, reason) from exc
-        state = ResourceState(
-            type=SECRET,
-            physical_id=arn,
-            ref=arn,
-            attributes={"Id": arn, SECRET_NAME: name, SECRET_VALUE: value},
-            properties=props,
-            depends_on=run.depends(lid),
-            deletion_policy=deletion_policy(resource),
-        )
+            raise _failed(run, lid, "CREATE_FAILED", exc) from exc
+        state = _state(run, lid, resource, arn, {"Id": arn, SECRET_NAME: name, SECRET_VALUE: value}, props)
         run.record(lid, state, None, "created")
         run.event(lid, SECRET, "CREATE_COMPLETE", physical=arn)
 
@@ -175,18 +192,9 @@ class SecretProvisioner(Provisioner):
             if len(params) > 1:
                 client.update_secret(**params)
         except Exception as exc:
-            reason = str(exc) if isinstance(exc, DriverError) else error_reason(exc)
-            run.event(lid, SECRET, "UPDATE_FAILED", reason)
-            raise ResourceFailed(lid, reason) from exc
-        state = ResourceState(
-            type=SECRET,
-            physical_id=old_res.physical_id,
-            ref=old_res.ref,
-            attributes={**old_res.attributes, SECRET_VALUE: value},
-            properties=props,
-            depends_on=run.depends(lid),
-            deletion_policy=deletion_policy(resource),
-        )
+            raise _failed(run, lid, "UPDATE_FAILED", exc) from exc
+        attributes = {**old_res.attributes, SECRET_VALUE: value}
+        state = _state(run, lid, resource, old_res.physical_id, attributes, props)
         run.record(lid, state, old_res, "updated")
         run.event(lid, SECRET, "UPDATE_COMPLETE", physical=old_res.physical_id)
 
