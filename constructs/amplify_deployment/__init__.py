@@ -15,7 +15,11 @@ from amplify_deployment.deployment import (
 )
 from amplify_deployment.static_site import AmplifyStaticSite
 
+# The one version number: pyproject.toml reads it from here (setuptools dynamic version).
+__version__ = "0.1.0"
+
 __all__ = [
+    "__version__",
     "AmplifyDeployment",
     "AmplifyStaticSite",
     "UploadMode",
