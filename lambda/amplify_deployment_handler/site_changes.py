@@ -93,11 +93,14 @@ def _outcome(
     strict = props.upload_mode == PULL  # PULL reads no byte of file content, not even for this
 
     def work() -> Outcome:
+        new: SiteFiles
         if new_entries is not None:
             new = files_of(props, new_entries)
         else:
             new = _read_site(s3, props, strict, "the new zip")
-        old = {} if old_props is None else _read_site(s3, old_props, strict, "the previous site")
+        old: SiteFiles = {}
+        if old_props is not None:
+            old = _read_site(s3, old_props, strict, "the previous site")
         return compare(old, new)
 
     return bounded(work, bound_s)
