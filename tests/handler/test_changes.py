@@ -262,3 +262,13 @@ def test_pull_counts_from_directories_only():
     assert got == changes.Changes(added=("new.txt",), changed=("index.html",), removed=("old/gone.txt",))
     starts = {"old.zip": cd_start(old_zip), "new.zip": cd_start(new_zip)}
     assert s3.ranges and all(start >= starts[key] for key, start, _ in s3.ranges)
+
+
+def test_the_bound_comes_from_the_environment(monkeypatch):
+    from amplify_deployment_handler import index
+
+    monkeypatch.delenv("AMPLIFY_DEPLOYMENT_CHANGES_SECONDS", raising=False)
+    assert index.settings_from_env().changes_budget_s == site_changes.CHANGES_BUDGET_S == 5.0
+    for raw, expected in (("0.5", 0.5), ("0", 0.0), ("999", 60.0), ("soon", 5.0)):
+        monkeypatch.setenv("AMPLIFY_DEPLOYMENT_CHANGES_SECONDS", raw)
+        assert index.settings_from_env().changes_budget_s == expected
