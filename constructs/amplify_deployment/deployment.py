@@ -193,7 +193,7 @@ class AmplifyDeployment(Construct):
             if upload_mode is UploadMode.FILES
             else None
         )
-        sources_props, read_policy = self._bind_sources(sources, handler.role, files_check)
+        sources_props, read_policy, object_arns = self._bind_sources(sources, handler.role, files_check)
         if upload_mode is UploadMode.PULL:
             check_pull(sources_props, exclude_list, include_list, key_prefix)
         amplify_policy = self._grant_amplify(handler.role, stack)
@@ -221,6 +221,7 @@ class AmplifyDeployment(Construct):
         )
         # The function's permissions must exist before the first deployment runs.
         self.resource.node.add_dependency(read_policy, amplify_policy)
+        self._keep_previous_sources_readable(handler.role, object_arns)
         if handler.policy is not None:
             self.resource.node.add_dependency(handler.policy)
         # A CfnApp is referenced through GetAtt already; a branch's name is a literal.
@@ -241,7 +242,7 @@ class AmplifyDeployment(Construct):
 
     def _bind_sources(
         self, sources: Sequence[s3deploy.ISource], role: iam.IRole, files_check: FilesModeCheck | None
-    ) -> tuple[list[dict[str, Any]], iam.Policy]:
+    ) -> tuple[list[dict[str, Any]], iam.Policy, list[str]]:
         # Sources grant themselves read access to the whole bucket; bind them to an immutable role
         # (grants to it are dropped) and grant s3:GetObject on exactly their objects instead.
         no_grants = iam.Role.from_role_arn(
@@ -275,7 +276,21 @@ class AmplifyDeployment(Construct):
             roles=[role],
             statements=[iam.PolicyStatement(actions=["s3:GetObject"], resources=object_arns)],
         )
-        return props, policy
+        return props, policy, object_arns
+
+    def _keep_previous_sources_readable(self, role: iam.IRole, object_arns: list[str]) -> None:
+        """A second s3:GetObject policy on the same objects, updated after the deployment (it depends
+        on it): while CloudFormation updates the deployment it still names the previous sources'
+        objects (SourcesReadPolicy already names the new ones), so the handler can list the previous
+        site's zips and count the files the update adds, changes and removes. The role can read at
+        most the current and the previous deployment's source objects, never the whole bucket."""
+        previous = iam.Policy(
+            self,
+            "PreviousSourcesReadPolicy",
+            roles=[role],
+            statements=[iam.PolicyStatement(actions=["s3:GetObject"], resources=list(object_arns))],
+        )
+        previous.node.add_dependency(self.resource)
 
     def _grant_amplify(self, role: iam.IRole, stack: cdk.Stack) -> iam.Policy:
         branch_arn = stack.format_arn(

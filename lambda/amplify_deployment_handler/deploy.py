@@ -17,12 +17,14 @@ from typing import Any, TypeVar
 
 from . import plan as planning
 from .amplify import Amplify, AmplifyError, BranchBusy
+from .changes import Outcome
 from .deadline import Deadline
 from .logs import event
 from .props import PULL, DeploymentProps
 from .pull import PullError, pull_problem
 from .s3io import SourceError, head_size
 from .settings import Settings
+from .site_changes import Previous, count_changes
 from .sources import Source, read_sources
 from .upload import UploadError, close_connections
 from .upload_modes import Pull, Site, UploadMode, choose_mode
@@ -42,6 +44,7 @@ class Result:
     job_id: str
     file_count: int | None  # None: not known (PULL mode does not read the zip)
     byte_count: int | None
+    changes: Outcome | None = None  # what it added, changed, removed (None: not compared)
 
 
 def deploy(
@@ -52,11 +55,13 @@ def deploy(
     settings: Settings = _DEFAULT_SETTINGS,
     sleep: Callable[[float], None] | None = None,
     amplify_once: Any = None,
+    previous: Previous | None = None,
 ) -> Result:
     """Deploy; ``amplify_once``: an Amplify client without botocore retries for CreateDeployment and
-    StartDeployment (the handler settles their lost answers itself; default: ``amplify_client``)."""
+    StartDeployment (the handler settles their lost answers itself; default: ``amplify_client``);
+    ``previous``: what to count the files added, changed and removed against (None: not counted)."""
     try:
-        return _deploy(props, s3, amplify_client, deadline, settings, sleep, amplify_once)
+        return _deploy(props, s3, amplify_client, deadline, settings, sleep, amplify_once, previous)
     except (planning.PlanError, SourceError, AmplifyError, UploadError, PullError) as exc:
         raise DeploymentError(str(exc)) from exc
 
@@ -69,12 +74,15 @@ def _deploy(
     settings: Settings,
     sleep: Callable[[float], None] | None,
     amplify_once: Any,
+    previous: Previous | None,
 ) -> Result:
     # plan: list the sources' zips, merge them, choose the upload mode (PULL: HeadObject only)
     if props.upload_mode == PULL:
         mode, file_count = _pull_mode(s3, props, deadline, settings), None
     else:
         mode, file_count = _planned_mode(s3, props, deadline, settings)
+    # what it changes: best effort, bounded, before any job exists (site_changes.py)
+    changes = _count_changes(s3, props, mode, previous, deadline, settings)
     try:
         # prepare: before any job exists, so nothing blocks the branch meanwhile
         mode.prepare()
@@ -99,7 +107,7 @@ def _deploy(
         event("job", job_id=job_id, action="started")
         # poll until the job has deployed the site
         amp.poll(job_id)
-        return Result(job_id, file_count, mode.byte_count if file_count is not None else None)
+        return Result(job_id, file_count, mode.byte_count if file_count is not None else None, changes)
     finally:
         close_connections()
         mode.close()
@@ -133,6 +141,22 @@ def _planned_mode(
     if not plan.has_index_html:
         event("plan", logging.WARNING, warning="no index.html at the site root; Amplify will answer 404 at /")
     return mode, plan.file_count
+
+
+def _count_changes(
+    s3: Any,
+    props: DeploymentProps,
+    mode: UploadMode,
+    previous: Previous | None,
+    deadline: Deadline,
+    settings: Settings,
+) -> Outcome | None:
+    """The files this deployment adds, changes and removes, and the `changes` log line; never
+    fails and takes at most `settings.changes_budget_s`. PULL: the zip's directory is read there."""
+    if previous is None:
+        return None
+    entries = None if props.upload_mode == PULL else mode.site.plan.entries
+    return count_changes(s3, props, entries, previous, settings.changes_budget_s, deadline)
 
 
 def _pull_mode(s3: Any, props: DeploymentProps, deadline: Deadline, settings: Settings) -> UploadMode:

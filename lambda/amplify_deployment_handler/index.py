@@ -12,12 +12,14 @@ import os
 import time
 from typing import Any
 
+from .changes import response_data
 from .deadline import Deadline
 from .deploy import DeploymentError, Settings, deploy
 from .logs import DEFAULT_PROGRESS_INTERVAL, mask_urls
 from .logs import event as log_event
 from .props import PropsError, parse_props
 from .rules import DEFAULT_FUNCTION_TIMEOUT_S, DEFAULT_UPLOAD_WORKERS
+from .site_changes import CHANGES_BUDGET_S, Previous
 from .upload import UploadPolicy
 
 logger = logging.getLogger("amplify_deployment_handler")
@@ -56,6 +58,7 @@ def settings_from_env() -> Settings:
         progress_interval=_env_number(
             "AMPLIFY_DEPLOYMENT_PROGRESS_INTERVAL", DEFAULT_PROGRESS_INTERVAL, 0, 3600
         ),
+        changes_budget_s=_env_number("AMPLIFY_DEPLOYMENT_CHANGES_SECONDS", CHANGES_BUDGET_S, 0, 60),
     )
 
 
@@ -120,7 +123,8 @@ def _create_or_update(event: dict[str, Any], context: Any) -> str | None:
     settings = settings_from_env()
     try:
         s3, amplify, amplify_once = _clients(settings.workers)
-        result = deploy(props, s3, amplify, deadline, settings, amplify_once=amplify_once)
+        previous = Previous(request, event.get("OldResourceProperties"))
+        result = deploy(props, s3, amplify, deadline, settings, amplify_once=amplify_once, previous=previous)
     except DeploymentError as exc:
         return _fail(str(exc), old_id or props.physical_id, started)
     except Exception as exc:
@@ -135,6 +139,8 @@ def _create_or_update(event: dict[str, Any], context: Any) -> str | None:
             "ByteCount": "" if result.byte_count is None else str(result.byte_count),
         }
     )
+    if result.changes is not None:  # FilesAdded, FilesChanged, FilesRemoved: counts only ("" if unknown)
+        _helper.Data.update(response_data(result.changes))
     log_event(
         "result",
         status="SUCCESS",

@@ -1,9 +1,10 @@
 """PULL mode: Amplify fetches the site zip itself, through a presigned S3 GET URL of the source object.
 
 StartDeployment(appId, branchName, sourceUrl, sourceUrlType="ZIP") without CreateDeployment (the way
-the CDK alpha construct deploys): the function moves none of the site's bytes. It only HEADs the
-object (its size, and an early `AccessDenied`/`NoSuchKey` with the usual reason), so it reads no
-byte of it; the zip's names are not checked by the handler (Amplify deploys the zip as it is).
+the CDK alpha construct deploys): the function moves none of the site's bytes. It HEADs the
+object (its size, and an early `AccessDenied`/`NoSuchKey` with the usual reason) and reads no byte
+of its files (to count the files added, changed and removed, site_changes.py reads only its end
+record and central directory); the zip's names are not checked (Amplify deploys the zip as it is).
 
 The URL is a credential (whoever holds it can read the object until it expires): it is passed to
 StartDeployment only, never logged, returned or put in a reason. It is signed with SigV4 (required

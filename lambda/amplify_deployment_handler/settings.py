@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from .amplify import LIMIT_WAIT_S
 from .logs import DEFAULT_PROGRESS_INTERVAL
 from .rules import DEFAULT_FUNCTION_TIMEOUT_S, DEFAULT_UPLOAD_WORKERS
+from .site_changes import CHANGES_BUDGET_S
 from .upload import UploadPolicy
 
 
@@ -18,3 +19,4 @@ class Settings:
     tmp_dir: str | None = None
     progress_interval: float = DEFAULT_PROGRESS_INTERVAL  # seconds between upload progress lines
     limit_wait_s: float = LIMIT_WAIT_S  # how long one Amplify call retries LimitExceededException
+    changes_budget_s: float = CHANGES_BUDGET_S  # the longest the files-changed comparison may take

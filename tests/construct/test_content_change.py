@@ -34,10 +34,12 @@ def test_content_change_touches_only_the_deployment(tmp_path):
         for logical_id, resource in after["Resources"].items()
         if resource != before["Resources"][logical_id]
     }
-    # The site's object key changes, and with it the deployment's properties and its read policy.
-    assert sorted(changed.values()) == ["AWS::IAM::Policy", "Custom::AmplifyDeployment"]
-    policy_id = next(k for k, t in changed.items() if t == "AWS::IAM::Policy")
-    assert "SourcesReadPolicy" in policy_id
+    # The site's object key changes, and with it the deployment's properties and its two read
+    # policies (the one updated before it, and the one updated after it: PreviousSourcesReadPolicy).
+    assert sorted(changed.values()) == ["AWS::IAM::Policy", "AWS::IAM::Policy", "Custom::AmplifyDeployment"]
+    policy_ids = sorted(k for k, t in changed.items() if t == "AWS::IAM::Policy")
+    assert all("SourcesReadPolicy" in k for k in policy_ids)
+    assert len([k for k in policy_ids if "Previous" in k]) == 1
     deployment_id = next(k for k, t in changed.items() if t == "Custom::AmplifyDeployment")
     old_sources = before["Resources"][deployment_id]["Properties"]["Sources"]
     new_sources = after["Resources"][deployment_id]["Properties"]["Sources"]

@@ -121,11 +121,29 @@ def test_least_privilege(example):
         for action in actions:
             by_action.setdefault(action, []).extend(resources)
     assert set(by_action) == HANDLER_ACTIONS
-    # s3:GetObject on exactly the two source objects, not on the bucket.
-    s3_resources = json.dumps(by_action["s3:GetObject"])
-    assert s3_resources.count(".zip") == 2 and "/*" not in s3_resources
+    # s3:GetObject on exactly the two source objects, not on the bucket (in two policies: the
+    # second, updated after the deployment, still names the previous objects during an update).
+    s3_resources = {json.dumps(r, sort_keys=True) for r in by_action["s3:GetObject"]}
+    assert len(s3_resources) == 2 and all(".zip" in r and "/*" not in r for r in s3_resources)
     amplify_resources = json.dumps(by_action["amplify:StartDeployment"])
     assert "/branches/main" in amplify_resources and '"App", "AppId"' in amplify_resources
+
+
+def test_the_previous_sources_stay_readable_while_the_deployment_updates(example):
+    """SourcesReadPolicy (the new objects) is updated before the deployment, which depends on it;
+    PreviousSourcesReadPolicy (the same objects) depends on the deployment, so CloudFormation updates
+    it after: during the deployment's Update the role can also read the previous objects, which the
+    handler lists to count the files added, changed and removed."""
+    _, template, _ = example
+    (deployment_id, deployment) = next(iter(template.find_resources("Custom::AmplifyDeployment").items()))
+    policies = template.find_resources("AWS::IAM::Policy")
+    (current_id,) = [k for k in policies if "SourcesReadPolicy" in k and "Previous" not in k]
+    (previous_id,) = [k for k in policies if "PreviousSourcesReadPolicy" in k]
+    assert current_id in deployment["DependsOn"] and previous_id not in deployment["DependsOn"]
+    assert deployment_id in policies[previous_id]["DependsOn"]
+    current, previous = (policies[k]["Properties"] for k in (current_id, previous_id))
+    assert previous["PolicyDocument"] == current["PolicyDocument"]
+    assert previous["Roles"] == current["Roles"]
 
 
 def test_outputs_branch_url(example):
@@ -290,8 +308,8 @@ def test_pull_mode_needs_no_new_permission(tmp_path):
         for action in actions:
             by_action.setdefault(action, []).append(statement["Resource"])
     assert set(by_action) == HANDLER_ACTIONS
-    s3_resources = json.dumps(by_action["s3:GetObject"])
-    assert s3_resources.count(".zip") == 1 and "/*" not in s3_resources
+    s3_resources = {json.dumps(r, sort_keys=True) for r in by_action["s3:GetObject"]}
+    assert len(s3_resources) == 1 and all(".zip" in r and "/*" not in r for r in s3_resources)
 
 
 @pytest.mark.parametrize(

@@ -48,6 +48,9 @@ def test_create_deploys_the_site(site, mode):
         "BranchUrl": f"https://feature-site.{site.app_id}.amplifyapp.com",
         "FileCount": "4",
         "ByteCount": str(len("<h1>v1</h1>") + len("body{}") + len("about")),
+        "FilesAdded": "4",  # a Create adds every file
+        "FilesChanged": "0",
+        "FilesRemoved": "0",
     }
     assert site.fetch("/") == (200, b"<h1>v1</h1>")
     assert site.fetch("/css/site.css") == (200, b"body{}")

@@ -109,6 +109,15 @@ def test_a_full_run_logs_one_json_line_per_stage(site, handler_env, mode, interv
     plan = lines[stages.index("plan")]
     assert plan["mode"] == ("FILES" if mode == "FILES" else "ZIP merged")
     assert plan["files"] == n_files and plan["sources"] == 2
+    assert lines[stages.index("changes")] == {
+        "stage": "changes",
+        "added": n_files,
+        "changed": 0,
+        "removed": 0,
+        "added_paths": sorted([*files, "config.js"])[:5],
+        "compared_with": "nothing (Create)",
+        "seconds": lines[stages.index("changes")]["seconds"],
+    }
     prepare = lines[stages.index("prepare")]
     if mode == "FILES":
         assert prepare["files"] == n_files and prepare["bytes"] == total and prepare["windows"] == 2
@@ -138,7 +147,7 @@ def test_a_full_run_logs_one_json_line_per_stage(site, handler_env, mode, interv
     assert (result["job_id"], result["files"], result["bytes"]) == ("1", n_files, total)
     # order of the stages, and nothing else from the handler on a clean run
     order = [s for i, s in enumerate(stages) if i == 0 or s != stages[i - 1]]
-    assert order == ["request", "plan", "prepare", "job", "upload", "job", "result"]
+    assert order == ["request", "plan", "changes", "prepare", "job", "upload", "job", "result"]
     own = [r.getMessage() for r in site.records if r.name.startswith("amplify_deployment_handler")]
     assert not [m for m in own if "://" in m]
     for secret in ("X-Amz-", "/_upload/", "/cfn/"):  # upload URLs and the ResponseURL, in any line

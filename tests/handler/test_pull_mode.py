@@ -1,12 +1,15 @@
 """UploadMode PULL end to end: the handler invoked as Lambda does, against the Amplify emulator and
 moto S3 on 127.0.0.1. Amplify (the emulator) fetches the source zip itself through a presigned GET
-URL; the handler makes no CreateDeployment, uploads nothing and reads no byte of the zip."""
+URL; the handler makes no CreateDeployment, uploads nothing and reads no byte of the zip's files (only
+its end record and central directory, to count the files it adds, changes and removes)."""
 
 from __future__ import annotations
 
+import io
 import time
 import urllib.parse
 import urllib.request
+import zipfile
 
 import pytest
 from handler_support import make_zip, occupy_the_only_job_slot, race_for_the_branch
@@ -21,9 +24,12 @@ def s3_calls(monkeypatch):
     calls: list[str] = []
     real = index._clients
 
+    def record(model, params, **kw):
+        calls.append(model.name if "Range" not in params else f"{model.name} {params['Range']}")
+
     def clients(workers):
         s3, *amplify_clients = real(workers)
-        s3.meta.events.register("before-call.s3.*", lambda model, **kw: calls.append(model.name))
+        s3.meta.events.register("before-parameter-build.s3.*", record)
         return (s3, *amplify_clients)
 
     monkeypatch.setattr(index, "_clients", clients)
@@ -51,7 +57,8 @@ def assert_url_kept_secret(site, url, *responses):
 
 def test_pull_deploys_the_zip_without_reading_it(site, sandbox, s3_calls):
     files = {"index.html": "<h1>pulled</h1>", "css/site.css": "body{}", "about/index.html": "about"}
-    key = site.put_zip(files)
+    data = make_zip(files)
+    key = site.put_bytes(data)
     requests_before = dict(sandbox.emulator.counters["requests"])
     resp = site.invoke("Create", site.props(site.source(key), mode="PULL"), seconds=120)
     assert resp["Status"] == "SUCCESS", resp["Reason"]
@@ -61,6 +68,9 @@ def test_pull_deploys_the_zip_without_reading_it(site, sandbox, s3_calls):
         "BranchUrl": f"https://feature-site.{site.app_id}.amplifyapp.com",
         "FileCount": "",  # not known: the handler does not read the zip
         "ByteCount": "",
+        "FilesAdded": "3",  # from the zip's central directory
+        "FilesChanged": "0",
+        "FilesRemoved": "0",
     }
     for path, body in files.items():
         assert site.fetch("/" + path) == (200, body.encode())
@@ -69,8 +79,17 @@ def test_pull_deploys_the_zip_without_reading_it(site, sandbox, s3_calls):
     assert requests.get("CreateDeployment", 0) == requests_before.get("CreateDeployment", 0)
     assert requests["StartDeployment"] == requests_before.get("StartDeployment", 0) + 1
     assert site.job("1")["summary"]["sourceUrlType"] == "ZIP"
-    # the handler's own S3 calls: one HeadObject, no GetObject (zero bytes of the zip read)
-    assert s3_calls == ["HeadObject"]
+    # the handler's own S3 calls: HeadObject, then the 22-byte end record and exactly the central
+    # directory (to count the files added): no byte of any file's content
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        directory = zf.start_dir
+    size = len(data)
+    assert s3_calls == [
+        "HeadObject",
+        "HeadObject",
+        f"GetObject bytes={size - 22}-{size - 1}",
+        f"GetObject bytes={directory}-{size - 23}",
+    ]
     assert '"stage":"plan","mode":"PULL","sources":1,"zip_bytes":' in site.log_text
     assert '"action":"created"' not in site.log_text and '"stage":"upload"' not in site.log_text
     assert '"action":"starting","source":"presigned GET of s3://' in site.log_text

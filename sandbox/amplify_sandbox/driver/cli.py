@@ -1,4 +1,5 @@
-"""``amplify-sandbox deploy [APP_DIR] [-c KEY=VALUE]... [--once]``, ``amplify-sandbox destroy [APP_DIR]``."""
+"""``amplify-sandbox deploy [APP_DIR] [-c KEY=VALUE]... [--once]``, ``amplify-sandbox diff [APP_DIR]``,
+``amplify-sandbox destroy [APP_DIR]``."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from amplify_deployment_handler.changes import DATA_KEYS, short_summary
 from amplify_sandbox.driver.provisioners.placeholder import placeholder_line
-from amplify_sandbox.driver.stack import STATE_DIR_NAME, LocalStack
+from amplify_sandbox.driver.results import DeployResult
+from amplify_sandbox.driver.stack import STATE_DIR_NAME, LocalStack, deployment_targets
 from amplify_sandbox.driver.state import StackState
 from amplify_sandbox.driver.synth import parse_context_option
 
@@ -61,6 +64,7 @@ def register(subparsers: Any) -> None:
         help="the folder with cdk.json (default: the current folder)",
     )
     destroy.set_defaults(func=run_destroy)
+    register_diff(subparsers)
 
 
 def _sandbox(app_dir: Path) -> Any:
@@ -99,8 +103,12 @@ def run_deploy(args: argparse.Namespace) -> int:
             placeholders = placeholder_line([s for s in states if isinstance(s, StackState)])
             if placeholders:
                 print(placeholders, flush=True)
-            for line in site_lines(sb, driver.site_urls(result)):
+            sites = driver.site_urls(result)
+            notes = change_notes(result, states) if result.ok else {}
+            for (app_id, branch, _), line in zip(sites, site_lines(sb, sites), strict=True):
                 print(line, flush=True)
+                if (app_id, branch) in notes:
+                    print(f"  files: {notes[(app_id, branch)]}", flush=True)
             if not result.ok:
                 reason = result.error or next((s.reason for s in result.stacks if not s.ok), "")
                 print(f"Deploy failed: {reason}", file=sys.stderr, flush=True)
@@ -138,6 +146,87 @@ def site_lines(sb: Any, sites: list[tuple[str, str, str]]) -> list[str]:
                 names[app_id] = "?"
         lines.append(f"Site: {url}  (app {names[app_id]} {app_id}, branch {branch})")
     return lines
+
+
+def change_notes(result: DeployResult, states: list[Any]) -> dict[tuple[str, str], str]:
+    """(app id, branch) -> what this deploy changed in its files (``+3 ~2 -1``, ``unchanged``), from
+    the FilesAdded/FilesChanged/FilesRemoved of each deployment's answer; a deployment this run did
+    not send (its properties did not change) left its branch ``unchanged (not redeployed)``."""
+    notes: dict[tuple[str, str], str] = {}
+    for state in states:
+        if isinstance(state, StackState):
+            for target in deployment_targets(state):
+                notes[target] = "unchanged (not redeployed)"
+    for request in result.requests:
+        props, data = request.resource_properties, request.data
+        if request.rollback or request.status != "SUCCESS" or request.request_type == "Delete":
+            continue
+        target = (str(props.get("AppId")), str(props.get("BranchName")))
+        if not all(key in data for key in DATA_KEYS):
+            continue  # not a deployment of this library (or an older handler)
+        counts = [str(data[key]) for key in DATA_KEYS]
+        if all(c.isdigit() for c in counts):
+            notes[target] = short_summary(*(int(c) for c in counts))
+        else:
+            notes[target] = "not counted (the handler's `changes` line above says why)"
+    return notes
+
+
+def register_diff(subparsers: Any) -> None:
+    diff = subparsers.add_parser(
+        "diff",
+        help="print the files a deploy would add, change and remove on each branch, without deploying",
+        description="Synthesize the CDK app in APP_DIR and compare, per branch, the site each "
+        "deployment would send with what the sandbox serves now (the last deployed properties "
+        f"recorded in APP_DIR/{STATE_DIR_NAME}/): `+ path` added, `~ path` changed, `- path` removed. "
+        "Nothing is deployed and no server is started.",
+    )
+    diff.add_argument(
+        "app_dir",
+        nargs="?",
+        default=".",
+        metavar="APP_DIR",
+        help="the folder with cdk.json (default: the current folder)",
+    )
+    diff.add_argument(
+        "-c",
+        "--context",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a context value for the app, as `cdk diff -c` (repeatable)",
+    )
+    diff.set_defaults(func=run_diff)
+
+
+def run_diff(args: argparse.Namespace) -> int:
+    from amplify_sandbox.driver.site_diff import diff_app, diff_lines
+    from amplify_sandbox.driver.synth import SynthError
+
+    app_dir = Path(args.app_dir).resolve()
+    if not (app_dir / "cdk.json").is_file():
+        print(f"error: {app_dir} has no cdk.json (pass the CDK app's folder)", file=sys.stderr)
+        return 2
+    try:
+        context = dict(parse_context_option(c) for c in args.context)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    driver = LocalStack(app_dir, None, context=context, log=lambda line: print(line, file=sys.stderr))
+    try:
+        assembly = driver.synth()
+    except SynthError as exc:
+        print(f"Diff failed: {exc}", file=sys.stderr, flush=True)
+        return 1
+    found = list(
+        diff_app(assembly, driver.store.load, driver.state_dir / "assets", driver.account, driver.region)
+    )
+    if not found:
+        print("No AmplifyDeployment in the app: nothing to compare.", flush=True)
+    for branch in found:
+        for line in diff_lines(branch):
+            print(line, flush=True)
+    return 0
 
 
 def run_destroy(args: argparse.Namespace) -> int:
