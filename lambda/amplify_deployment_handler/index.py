@@ -12,7 +12,7 @@ import os
 import time
 from typing import Any
 
-from .deadline import Deadline
+from .deadline import Deadline, Timing
 from .deploy import DeploymentError, Settings, deploy
 from .logs import DEFAULT_PROGRESS_INTERVAL, mask_urls
 from .logs import event as log_event
@@ -25,6 +25,8 @@ logger = logging.getLogger("amplify_deployment_handler")
 REASON_MAX = 256
 
 _helper: Any = None
+#: the deadline's clock and the waits' sleep (tests replace them with simulated time)
+TIMING = Timing()
 
 
 def clean_reason(reason: str) -> str:
@@ -103,7 +105,7 @@ def _fail(reason: str, physical_id: str | None, started: float) -> str | None:
 def _create_or_update(event: dict[str, Any], context: Any) -> str | None:
     request = event.get("RequestType", "?")
     old_id = event.get("PhysicalResourceId")  # present on Update: keep it when the update fails
-    deadline = Deadline.from_context(context)
+    deadline = Deadline.from_context(context, TIMING.clock)
     started = time.monotonic()
     try:
         props = parse_props(event.get("ResourceProperties"))
@@ -120,7 +122,7 @@ def _create_or_update(event: dict[str, Any], context: Any) -> str | None:
     settings = settings_from_env()
     try:
         s3, amplify, amplify_once = _clients(settings.workers)
-        result = deploy(props, s3, amplify, deadline, settings, amplify_once=amplify_once)
+        result = deploy(props, s3, amplify, deadline, settings, TIMING.sleep, amplify_once=amplify_once)
     except DeploymentError as exc:
         return _fail(str(exc), old_id or props.physical_id, started)
     except Exception as exc:
