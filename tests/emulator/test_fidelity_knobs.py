@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError, ConnectionClosedError
 
 from amplify_sandbox.emulator.knobs import LOSABLE_OPERATIONS
 
-from ._helpers import Emu, make_zip, md5, put
+from ._helpers import Emu, get, make_zip, md5, put
 
 
 def code_of(exc: ClientError) -> str:
@@ -216,3 +216,60 @@ def test_upload_url_expiry_zero_expires_at_once(emu: Emu) -> None:
     emu.clock.advance(0.5)
     status, answer = put(dep["zipUploadUrl"], make_zip({"index.html": "x"}))
     assert status == 403 and b"<Message>Request has expired</Message>" in answer
+
+
+# ---------------------------------------------------------------------------- file_upload_urls (U7)
+V1 = {"index.html": b"<h1>v1</h1>", "same.css": b"body{}", "old/name.js": b"moved()", "gone.txt": b"bye"}
+V2 = {"index.html": b"<h1>v2</h1>", "same.css": b"body{}", "new/name.js": b"moved()", "added.txt": b"hi"}
+
+
+def _served(emu: Emu, app_id: str, branch: str, path: str) -> tuple[int, bytes]:
+    status, _, body = get(emu.emulator.site_url(app_id, branch) + path)
+    return status, body
+
+
+@pytest.mark.parametrize("live_mode", ["FILES", "ZIP"])
+def test_file_upload_urls_changed_gives_urls_only_for_md5s_the_live_deployment_lacks(
+    emu: Emu, live_mode: str
+) -> None:
+    emu.emulator.set_knobs(file_upload_urls="changed")
+    app, br = emu.app_branch()
+    if live_mode == "FILES":
+        emu.deploy_files(app, br, V1)  # the first deployment: no live content, one URL per key
+    else:
+        emu.deploy_zip(app, br, dict(V1))
+    dep = emu.client.create_deployment(
+        appId=app, branchName=br, fileMap={name: md5(body) for name, body in V2.items()}
+    )
+    # same.css (same path) and new/name.js (renamed, same md5) are held: no URL for them
+    assert set(dep["fileUploadUrls"]) == {"index.html", "added.txt"}
+    for name, url in dep["fileUploadUrls"].items():
+        assert put(url, V2[name])[0] == 200
+    emu.client.start_deployment(appId=app, branchName=br, jobId=dep["jobId"])
+    emu.finish_jobs()
+    assert emu.job(app, br, dep["jobId"])["summary"]["status"] == "SUCCEED"
+    for name, body in V2.items():  # the whole new fileMap, exactly
+        assert _served(emu, app, br, name) == (200, body)
+    assert _served(emu, app, br, "gone.txt")[0] != 200
+    assert _served(emu, app, br, "old/name.js")[0] != 200
+
+
+def test_file_upload_urls_changed_a_stopped_job_leaves_the_live_files(emu: Emu) -> None:
+    emu.emulator.set_knobs(file_upload_urls="changed")
+    app, br = emu.app_branch()
+    emu.deploy_files(app, br, V1)
+    dep = emu.client.create_deployment(
+        appId=app, branchName=br, fileMap={name: md5(body) for name, body in V2.items()}
+    )
+    emu.client.stop_job(appId=app, branchName=br, jobId=dep["jobId"])
+    emu.finish_jobs()
+    for name, body in V1.items():
+        assert _served(emu, app, br, name) == (200, body)
+
+
+def test_file_upload_urls_all_gives_one_url_per_key_over_a_live_deployment(emu: Emu) -> None:
+    assert emu.emulator.knobs.file_upload_urls == "all"
+    app, br = emu.app_branch()
+    emu.deploy_files(app, br, V1)
+    dep = emu.client.create_deployment(appId=app, branchName=br, fileMap={n: md5(b) for n, b in V1.items()})
+    assert set(dep["fileUploadUrls"]) == set(V1)
