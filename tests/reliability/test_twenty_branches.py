@@ -173,7 +173,7 @@ def test_a_rehearsal_through_the_cli_with_a_small_quota(assemblies: dict[str, Pa
         "--knob",
         "max_concurrent_jobs=2",
         "--knob",
-        "job_duration=1",
+        "job_duration=0.5",
         "--knob",
         "over_limit_start=refused",
     ]
