@@ -169,7 +169,7 @@ class Files(UploadMode):
     """One PUT per file to `fileUploadUrls[path]`, in parallel (files_upload.py): a file kept by the
     md5 pass is sent from memory (the bytes its md5 was taken of), other small files are read again
     by window, large ones streamed from their zip entry. A fileMap key with no URL is a file Amplify
-    already holds (whether it answers so is undocumented: docs/emulator.md U7): it is not uploaded; a
+    already holds (whether it answers so is undocumented: docs/emulator.md U12): it is not uploaded; a
     URL for a key not in the fileMap fails the deployment."""
 
     label = "FILES"

@@ -1,5 +1,5 @@
 """FILES mode under both alternatives of CreateDeployment's ``fileUploadUrls`` (docs/emulator.md, ledger
-row U7; knob ``file_upload_urls``): one URL per fileMap key (``all``), or URLs only for the files
+row U12; knob ``file_upload_urls``): one URL per fileMap key (``all``), or URLs only for the files
 whose md5 the live deployment does not hold (``changed``). Either way the update deploys the whole
 new site exactly: the handler uploads the files that have URLs, says how many Amplify already holds,
 and the files the new site no longer has are gone."""

@@ -1,4 +1,4 @@
-"""Knob ``file_upload_urls=changed`` (docs/emulator.md, ledger row U7): CreateDeployment with a fileMap
+"""Knob ``file_upload_urls=changed`` (docs/emulator.md, ledger row U12): CreateDeployment with a fileMap
 gives upload URLs only for the files whose md5 the branch's live deployment does not hold. Amplify
 holds every file of the live deployment by its md5, so a fileMap value it already holds (at whatever
 path) needs no upload: that file's bytes are carried over from the live content into the new job,

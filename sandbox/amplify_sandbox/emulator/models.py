@@ -444,18 +444,25 @@ class AmplifyBackend:
 
     # ------------------------------------------------------------------ progression
     def _advance(self, now: float) -> None:
-        """Finish the jobs that are due, then give the freed slots to queued jobs (then finish those
-        that a zero job_duration makes due at once)."""
-        for _ in range(2):
-            for app in self.apps.values():
-                for branch in app.branches.values():
-                    for job in branch.jobs.values():
-                        due = job.due
-                        if due is not None and now >= due:
-                            self._finish(app, branch, job)
-            if not jobs.admit_queued(self._every_job(), now, self.knobs.max_concurrent_jobs):
-                return
-            self._dirty = True
+        """Bring the jobs to ``now``: finish each due job in the order of its end, and give the slot it
+        frees, at that moment, to the oldest queued job (which may then be due itself); then give any
+        slot still free (the quota raised by a knob) to queued jobs."""
+        while True:
+            due = [
+                (job.due, app, branch, job)
+                for app in self.apps.values()
+                for branch in app.branches.values()
+                for job in branch.jobs.values()
+                if job.due is not None and job.due <= now
+            ]
+            if not due:
+                if not jobs.admit_queued(self._every_job(), now, self.knobs.max_concurrent_jobs):
+                    return
+                self._dirty = True
+                continue
+            freed_at, app, branch, job = min(due, key=lambda d: (d[0], d[3].job_id))
+            self._finish(app, branch, job)
+            jobs.admit_queued(self._every_job(), freed_at, self.knobs.max_concurrent_jobs)
 
     def _finish(self, app: App, branch: Branch, job: Job) -> None:
         """End a job; a success replaces the live content whole, a failure drops its uploads."""
