@@ -18,35 +18,24 @@ from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as NotConnected
 
 from . import jobs, lost_answers
+from .amplify_api import AmplifyError, BranchBusy, LostAnswer
 from .deadline import Deadline
 from .error_codes import botocore_error_code
 from .logs import event
+from .quota_wait import QuotaWait
 from .retry import backoff
+
+__all__ = ["LIMIT_WAIT_S", "Amplify", "AmplifyError", "BranchBusy", "LostAnswer", "limit_reason"]
 
 RETRYABLE_CODES = frozenset(
     {"LimitExceededException", "TooManyRequestsException", "InternalFailureException"}
 )
 LIMIT_CODE = "LimitExceededException"
-#: how long one call retries LimitExceededException (a rate limit, or a quota that retrying cannot
-#: fix: apps per Region, branches per app, concurrent jobs) before the deployment fails, in seconds
+#: how long a call that neither creates nor starts a job retries LimitExceededException (a rate limit,
+#: or a quota that retrying cannot fix: apps per Region, branches per app) before the deployment
+#: fails, in seconds. CreateDeployment and StartDeployment wait for the concurrent-jobs quota until
+#: the deadline instead (quota_wait.py).
 LIMIT_WAIT_S = 60.0
-
-
-class AmplifyError(Exception):
-    """A deployment step failed; the message is a short reason for CloudFormation."""
-
-    def __init__(self, reason: str, code: str = "", detail: str = "") -> None:
-        super().__init__(reason)
-        self.code = code
-        self.detail = detail
-
-
-class BranchBusy(AmplifyError):
-    """CreateDeployment refused: another job appeared on the branch after we found it free."""
-
-
-class LostAnswer(AmplifyError):
-    """The call may have taken effect, but its answer was lost (HTTP 5xx, read timeout, reset)."""
 
 
 def _lost(exc: BaseException) -> bool:
@@ -102,18 +91,25 @@ class Amplify:
     def _pause(self, seconds: float) -> None:
         self._sleep(max(0.0, min(seconds, self.deadline.remaining())))
 
-    def _retrying(self, what: str, call: Callable[[], Any], lost_ok: bool = False) -> Any:
+    def _retrying(
+        self, what: str, call: Callable[[], Any], lost_ok: bool = False, job_call: bool = False
+    ) -> Any:
         """Call, retrying throttling and InternalFailure (beyond botocore's own retries) until the
-        deadline, and LimitExceeded for at most ``limit_wait_s``. With ``lost_ok`` (a call that is not
-        idempotent) an ambiguous failure raises LostAnswer at once, and a request that never reached
-        Amplify (no connection) is retried."""
+        deadline, and LimitExceeded for at most ``limit_wait_s``, or with ``job_call`` (CreateDeployment,
+        StartDeployment: the concurrent-jobs quota frees as other jobs end) until the deadline
+        (quota_wait.py). With ``lost_ok`` (a call that is not idempotent) an ambiguous failure raises
+        LostAnswer at once, and a request that never reached Amplify (no connection) is retried."""
         attempt = 0
         limited = 0.0  # seconds paused for LimitExceeded
         where = f"{self.app_id}/{self.branch}"
+        quota = QuotaWait(what, where) if job_call else None
         while True:
             attempt += 1
             try:
-                return call()
+                result = call()
+                if quota is not None:
+                    quota.accepted()
+                return result
             except ClientError as exc:
                 code = botocore_error_code(exc)
                 if lost_ok and _lost(exc):
@@ -124,6 +120,12 @@ class Amplify:
                     if what in ("CreateDeployment", "StartDeployment") and "not finished" in message:
                         raise BranchBusy(reason, code, message) from exc
                     raise AmplifyError(reason, code, message) from exc
+                if code == LIMIT_CODE and quota is not None:
+                    quota_pause = quota.next_pause(self.deadline.remaining())
+                    if quota_pause is None:
+                        raise AmplifyError(quota.reason(), code) from exc
+                    self._pause(quota_pause)
+                    continue
                 pause = backoff(attempt, 1.0, 15.0)
                 if code == LIMIT_CODE:
                     if limited >= self.limit_wait_s:

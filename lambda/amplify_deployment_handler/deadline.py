@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from .rules import DEFAULT_FUNCTION_TIMEOUT_S
 
@@ -30,3 +31,12 @@ class Deadline:
 
     def expired(self) -> bool:
         return self.remaining() <= 0.0
+
+
+@dataclass(frozen=True)
+class Timing:
+    """The handler's time: the monotonic clock of its deadline and the sleep of its waits (index.py
+    uses the real ones; a test passes simulated ones to run a long wait quickly)."""
+
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep

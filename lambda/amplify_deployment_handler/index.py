@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 from .changes import response_data
-from .deadline import Deadline
+from .deadline import Deadline, Timing
 from .deploy import DeploymentError, Settings, deploy
 from .logs import DEFAULT_PROGRESS_INTERVAL, mask_urls
 from .logs import event as log_event
@@ -27,6 +27,8 @@ logger = logging.getLogger("amplify_deployment_handler")
 REASON_MAX = 256
 
 _helper: Any = None
+#: the deadline's clock and the waits' sleep (tests replace them with simulated time)
+TIMING = Timing()
 
 
 def clean_reason(reason: str) -> str:
@@ -106,7 +108,7 @@ def _fail(reason: str, physical_id: str | None, started: float) -> str | None:
 def _create_or_update(event: dict[str, Any], context: Any) -> str | None:
     request = event.get("RequestType", "?")
     old_id = event.get("PhysicalResourceId")  # present on Update: keep it when the update fails
-    deadline = Deadline.from_context(context)
+    deadline = Deadline.from_context(context, TIMING.clock)
     started = time.monotonic()
     try:
         props = parse_props(event.get("ResourceProperties"))
@@ -124,7 +126,9 @@ def _create_or_update(event: dict[str, Any], context: Any) -> str | None:
     try:
         s3, amplify, amplify_once = _clients(settings.workers)
         previous = Previous(request, event.get("OldResourceProperties"))
-        result = deploy(props, s3, amplify, deadline, settings, amplify_once=amplify_once, previous=previous)
+        result = deploy(
+            props, s3, amplify, deadline, settings, TIMING.sleep, amplify_once=amplify_once, previous=previous
+        )
     except DeploymentError as exc:
         return _fail(str(exc), old_id or props.physical_id, started)
     except Exception as exc:

@@ -21,14 +21,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from . import amplify as _amplify
 from . import jobs
+from .amplify_api import AmplifyCalls, AmplifyError, LostAnswer
 from .logs import event
-
-if TYPE_CHECKING:
-    from .amplify import Amplify
 
 #: lost answers tolerated per call before the deployment fails
 MAX_LOST = 3
@@ -62,15 +59,15 @@ def find_pulled(summaries: Sequence[Mapping[str, Any]], source_url: str, newest_
     return None
 
 
-def create(amp: Amplify, call: Callable[[], Any]) -> Mapping[str, Any]:
+def create(amp: AmplifyCalls, call: Callable[[], Any]) -> Mapping[str, Any]:
     where = f"{amp.app_id}/{amp.branch}"
     code = ""
     for _ in range(MAX_LOST):
         began = amp._now()
         try:
-            response: Mapping[str, Any] = amp._retrying("CreateDeployment", call, lost_ok=True)
+            response: Mapping[str, Any] = amp._retrying("CreateDeployment", call, lost_ok=True, job_call=True)
             return response
-        except _amplify.LostAnswer as exc:
+        except LostAnswer as exc:
             code = exc.code
             event("retry", msg=f"amplify: CreateDeployment answer lost ({code}); looking for its job")
         orphan = find_orphan(amp.list_jobs(), began, amp.newest_seen)
@@ -78,27 +75,27 @@ def create(amp: Amplify, call: Callable[[], Any]) -> Mapping[str, Any]:
             continue  # the call had no effect: create again
         event("job", job_id=orphan, action="orphan_found", why="CreateDeployment's answer was lost")
         if not amp.stop(orphan, quiet_errors=True):
-            raise _amplify.AmplifyError(
+            raise AmplifyError(
                 f"CreateDeployment on {where} lost its answer ({code}) and its job {orphan} could not "
                 "be stopped (it blocks the branch until stopped); stop it, then retry"
             )
         amp.newest_seen = max(amp.newest_seen, int(orphan))
-    raise _amplify.AmplifyError(
+    raise AmplifyError(
         f"CreateDeployment on {where} lost its answer {MAX_LOST} times ({code}); retry the deployment"
     )
 
 
-def start(amp: Amplify, job_id: str, call: Callable[[], Any]) -> None:
+def start(amp: AmplifyCalls, job_id: str, call: Callable[[], Any]) -> None:
     where = f"{amp.app_id}/{amp.branch}"
     lost = ""
     for _ in range(MAX_LOST):
         try:
-            amp._retrying("StartDeployment", call, lost_ok=True)
+            amp._retrying("StartDeployment", call, lost_ok=True, job_call=True)
             return
-        except _amplify.LostAnswer as exc:
+        except LostAnswer as exc:
             lost = exc.code
             event("retry", msg=f"amplify: StartDeployment answer lost ({lost}); reading job {job_id}")
-        except _amplify.AmplifyError as exc:
+        except AmplifyError as exc:
             if not lost or exc.code != "BadRequestException":
                 raise
             # refused after a lost answer: the lost call most likely started it; the job's status decides
@@ -113,27 +110,27 @@ def start(amp: Amplify, job_id: str, call: Callable[[], Any]) -> None:
         ):
             event("job", job_id=job_id, action="start_confirmed", status=str(summary.get("status")))
             return
-    raise _amplify.AmplifyError(
+    raise AmplifyError(
         f"StartDeployment of job {job_id} on {where} lost its answer {MAX_LOST} times ({lost}); retry"
     )
 
 
-def start_source(amp: Amplify, source_url: str, call: Callable[[], Any]) -> str:
+def start_source(amp: AmplifyCalls, source_url: str, call: Callable[[], Any]) -> str:
     """StartDeployment(sourceUrl); after a lost answer, the job it started is looked for in ListJobs
     (find_pulled) before the call is sent again. Returns the job's id."""
     where = f"{amp.app_id}/{amp.branch}"
     lost = ""
     for _ in range(MAX_LOST):
         try:
-            response: Mapping[str, Any] = amp._retrying("StartDeployment", call, lost_ok=True)
+            response: Mapping[str, Any] = amp._retrying("StartDeployment", call, lost_ok=True, job_call=True)
             return str(response.get("jobSummary", {}).get("jobId"))
-        except _amplify.LostAnswer as exc:
+        except LostAnswer as exc:
             lost = exc.code
             event("retry", msg=f"amplify: StartDeployment answer lost ({lost}); looking for its job")
         job_id = find_pulled(amp.list_jobs(), source_url, amp.newest_seen)
         if job_id is not None:
             event("job", job_id=job_id, action="start_confirmed")
             return job_id
-    raise _amplify.AmplifyError(
+    raise AmplifyError(
         f"StartDeployment on {where} lost its answer {MAX_LOST} times ({lost}); retry the deployment"
     )

@@ -24,7 +24,7 @@ from . import plan as planning
 from .deadline import Deadline
 from .files_pass import md5_pass
 from .files_upload import guard, upload_files
-from .logs import Progress
+from .logs import Progress, event
 from .merged_zip import Spool, prepare_spool, spool_chunks
 from .props import FILES, DeploymentProps
 from .pull import presigned_source
@@ -168,7 +168,9 @@ class ZipMerged(_Zip):
 class Files(UploadMode):
     """One PUT per file to `fileUploadUrls[path]`, in parallel (files_upload.py): a file kept by the
     md5 pass is sent from memory (the bytes its md5 was taken of), other small files are read again
-    by window, large ones streamed from their zip entry."""
+    by window, large ones streamed from their zip entry. A fileMap key with no URL is a file Amplify
+    already holds (whether it answers so is undocumented: docs/emulator.md U12): it is not uploaded; a
+    URL for a key not in the fileMap fails the deployment."""
 
     label = "FILES"
 
@@ -190,10 +192,18 @@ class Files(UploadMode):
         return self.digests
 
     def upload(self, created: Mapping[str, Any]) -> None:
-        site, entries = self.site, self.site.plan.entries
+        site = self.site
         urls = created.get("fileUploadUrls") or {}
-        missing = next((e.path for e in entries if e.path not in urls), None)
-        if missing is not None:
-            raise UploadError(f"CreateDeployment returned no upload URL for {missing!r:.80}")
-        digests, sizes, kept = self.digests, self.sizes, self.kept
+        unknown = next((key for key in urls if key not in self.digests), None)
+        if unknown is not None:
+            raise UploadError(
+                f"CreateDeployment returned an upload URL for {unknown!r:.80}, a key not in the fileMap; "
+                "deploy again"
+            )
+        # Amplify may hold some files already (by md5, from the live deployment): no URL, no upload
+        entries = [e for e in site.plan.entries if e.path in urls]
+        held = len(site.plan.entries) - len(entries)
+        event("upload", files_to_upload=len(entries), files_held_by_amplify=held)
+        sizes = {e.path: self.sizes[e.path] for e in entries}
+        digests, kept = self.digests, self.kept
         upload_files(site.s3, site.sources, entries, urls, digests, sizes, kept, site.settings, site.deadline)

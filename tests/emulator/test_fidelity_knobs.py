@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError, ConnectionClosedError
 
 from amplify_sandbox.emulator.knobs import LOSABLE_OPERATIONS
 
-from ._helpers import Emu, make_zip, md5, put
+from ._helpers import Emu, get, make_zip, md5, put
 
 
 def code_of(exc: ClientError) -> str:
@@ -98,7 +98,7 @@ def test_over_limit_start_queued_stays_pending_until_a_slot_frees(emu: Emu) -> N
     assert emu.job(app, "a", "1")["summary"]["status"] == "RUNNING"
     # a started job's upload URLs are closed, queued or not
     assert put(dep["zipUploadUrl"], make_zip({"index.html": "late"}))[0] == 403
-    emu.clock.advance(2)  # a ends; b gets the slot at this call and runs its full duration
+    emu.clock.advance(2)  # a ended at 10 s; b has the slot from then and runs its full duration
     assert emu.job(app, "a", "1")["summary"]["status"] == "SUCCEED"
     assert emu.job(app, "b", dep["jobId"])["summary"]["status"] == "PENDING"
     emu.clock.advance(3)
@@ -216,3 +216,76 @@ def test_upload_url_expiry_zero_expires_at_once(emu: Emu) -> None:
     emu.clock.advance(0.5)
     status, answer = put(dep["zipUploadUrl"], make_zip({"index.html": "x"}))
     assert status == 403 and b"<Message>Request has expired</Message>" in answer
+
+
+# ---------------------------------------------------------------------------- file_upload_urls (U12)
+V1 = {"index.html": b"<h1>v1</h1>", "same.css": b"body{}", "old/name.js": b"moved()", "gone.txt": b"bye"}
+V2 = {"index.html": b"<h1>v2</h1>", "same.css": b"body{}", "new/name.js": b"moved()", "added.txt": b"hi"}
+
+
+def _served(emu: Emu, app_id: str, branch: str, path: str) -> tuple[int, bytes]:
+    status, _, body = get(emu.emulator.site_url(app_id, branch) + path)
+    return status, body
+
+
+@pytest.mark.parametrize("live_mode", ["FILES", "ZIP"])
+def test_file_upload_urls_changed_gives_urls_only_for_md5s_the_live_deployment_lacks(
+    emu: Emu, live_mode: str
+) -> None:
+    emu.emulator.set_knobs(file_upload_urls="changed")
+    app, br = emu.app_branch()
+    if live_mode == "FILES":
+        emu.deploy_files(app, br, V1)  # the first deployment: no live content, one URL per key
+    else:
+        emu.deploy_zip(app, br, dict(V1))
+    dep = emu.client.create_deployment(
+        appId=app, branchName=br, fileMap={name: md5(body) for name, body in V2.items()}
+    )
+    # same.css (same path) and new/name.js (renamed, same md5) are held: no URL for them
+    assert set(dep["fileUploadUrls"]) == {"index.html", "added.txt"}
+    for name, url in dep["fileUploadUrls"].items():
+        assert put(url, V2[name])[0] == 200
+    emu.client.start_deployment(appId=app, branchName=br, jobId=dep["jobId"])
+    emu.finish_jobs()
+    assert emu.job(app, br, dep["jobId"])["summary"]["status"] == "SUCCEED"
+    for name, body in V2.items():  # the whole new fileMap, exactly
+        assert _served(emu, app, br, name) == (200, body)
+    assert _served(emu, app, br, "gone.txt")[0] != 200
+    assert _served(emu, app, br, "old/name.js")[0] != 200
+
+
+def test_file_upload_urls_changed_a_stopped_job_leaves_the_live_files(emu: Emu) -> None:
+    emu.emulator.set_knobs(file_upload_urls="changed")
+    app, br = emu.app_branch()
+    emu.deploy_files(app, br, V1)
+    dep = emu.client.create_deployment(
+        appId=app, branchName=br, fileMap={name: md5(body) for name, body in V2.items()}
+    )
+    emu.client.stop_job(appId=app, branchName=br, jobId=dep["jobId"])
+    emu.finish_jobs()
+    for name, body in V1.items():
+        assert _served(emu, app, br, name) == (200, body)
+
+
+def test_file_upload_urls_all_gives_one_url_per_key_over_a_live_deployment(emu: Emu) -> None:
+    assert emu.emulator.knobs.file_upload_urls == "all"
+    app, br = emu.app_branch()
+    emu.deploy_files(app, br, V1)
+    dep = emu.client.create_deployment(appId=app, branchName=br, fileMap={n: md5(b) for n, b in V1.items()})
+    assert set(dep["fileUploadUrls"]) == set(V1)
+
+
+def test_a_queued_job_runs_from_the_moment_its_slot_freed_not_from_the_next_call(emu: Emu) -> None:
+    """Amplify's scheduler hands a freed slot over when it frees; the emulator works it out at the next
+    call. Three jobs, one slot, 10 s each, and no call for 40 s: a ran 0..10, b 10..20, c 20..30."""
+    emu.emulator.set_knobs(max_concurrent_jobs=1, over_limit_start="queued", job_duration=10)
+    app, _ = emu.app_branch("a")
+    for name in ("b", "c"):
+        emu.client.create_branch(appId=app, branchName=name)
+    for name in ("a", "b", "c"):
+        emu.deploy_zip(app, name, {"index.html": name}, finish=False)
+    emu.clock.advance(40)
+    summaries = {name: emu.job(app, name, "1")["summary"] for name in ("a", "b", "c")}
+    assert all(s["status"] == "SUCCEED" for s in summaries.values())
+    ends = [summaries[name]["endTime"].timestamp() for name in ("a", "b", "c")]
+    assert [round(e - ends[0]) for e in ends] == [0, 10, 20]

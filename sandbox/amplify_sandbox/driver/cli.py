@@ -1,11 +1,14 @@
-"""``amplify-sandbox deploy [APP_DIR] [-c KEY=VALUE]... [--once]``, ``amplify-sandbox diff [APP_DIR]``,
+"""``amplify-sandbox deploy [APP_DIR] [-c KEY=VALUE]... [--knob NAME=VALUE]... [--once]``,
+``amplify-sandbox diff [APP_DIR]``,
 ``amplify-sandbox destroy [APP_DIR]``."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import signal
 import sys
+import textwrap
 import threading
 from pathlib import Path
 from typing import Any
@@ -16,11 +19,14 @@ from amplify_sandbox.driver.results import DeployResult
 from amplify_sandbox.driver.stack import STATE_DIR_NAME, LocalStack, deployment_targets
 from amplify_sandbox.driver.state import StackState
 from amplify_sandbox.driver.synth import parse_context_option
+from amplify_sandbox.emulator.knobs import Knobs
 
 
 def register(subparsers: Any) -> None:
     deploy = subparsers.add_parser(
         "deploy",
+        formatter_class=_KnobsEpilogFormatter,
+        epilog=knobs_epilog(),
         help="deploy or update a CDK app's stacks in the local sandbox, then serve its sites",
         description="Synthesize the CDK app in APP_DIR (no Node CDK CLI needed), publish its assets to a "
         "local S3, create or update its Amplify apps and branches in the emulator, run its custom "
@@ -42,6 +48,15 @@ def register(subparsers: Any) -> None:
         metavar="KEY=VALUE",
         help="a context value for the app, as `cdk deploy -c` (repeatable; a string; wins over "
         "cdk.json and cdk.context.json)",
+    )
+    deploy.add_argument(
+        "--knob",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="set an Amplify emulator knob for this run, to rehearse the stack under Amplify's limits and "
+        "faults (a small quota, slow jobs, injected failures) before deploying it to AWS; repeatable; "
+        "e.g. --knob max_concurrent_jobs=2 --knob job_duration=15 (the knobs are listed below)",
     )
     deploy.add_argument(
         "--once",
@@ -67,6 +82,46 @@ def register(subparsers: Any) -> None:
     register_diff(subparsers)
 
 
+#: the first line of the deploy command's epilog: the knobs, one a line, with their own help texts
+KNOBS_HEADING = "emulator knobs (--knob NAME=VALUE):"
+
+
+def knobs_epilog() -> str:
+    """Every knob with its default and its own help text (emulator/knobs.py), one a line."""
+    lines = [KNOBS_HEADING]
+    for f in dataclasses.fields(Knobs):
+        lines.append(f"  {f.name} (default {f.default}): {Knobs.help_of(f.name)}")
+    return "\n".join(lines)
+
+
+class _KnobsEpilogFormatter(argparse.HelpFormatter):
+    """argparse's formatter, except that the knobs' list keeps its lines (each wrapped on its own)."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if not text.startswith(KNOBS_HEADING):
+            return super()._fill_text(text, width, indent)
+        out = []
+        for line in text.splitlines():
+            body = line.lstrip()
+            lead = indent + line[: len(line) - len(body)]
+            out.append(textwrap.fill(body, width, initial_indent=lead, subsequent_indent=lead + "    "))
+        return "\n".join(out)
+
+
+def parse_knob_options(options: list[str]) -> dict[str, Any]:
+    """``--knob NAME=VALUE`` options -> knob values, checked as the emulator checks them (name, type,
+    range, choices): a ValueError names the bad one."""
+    raw: dict[str, str] = {}
+    for option in options:
+        name, sep, value = option.partition("=")
+        if not sep or not name.strip():
+            raise ValueError(f"--knob wants NAME=VALUE, got {option!r}")
+        raw[name.strip()] = value.strip()
+    checked = Knobs()
+    checked.update(raw)
+    return {name: getattr(checked, name) for name in raw}
+
+
 def _sandbox(app_dir: Path) -> Any:
     from amplify_sandbox import Sandbox
 
@@ -74,6 +129,11 @@ def _sandbox(app_dir: Path) -> Any:
 
 
 def run_deploy(args: argparse.Namespace) -> int:
+    try:
+        knobs = parse_knob_options(args.knob)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     app_dir = Path(args.app_dir).resolve()
     if not (app_dir / "cdk.json").is_file():
         print(f"error: {app_dir} has no cdk.json (pass the CDK app's folder)", file=sys.stderr)
@@ -87,6 +147,9 @@ def run_deploy(args: argparse.Namespace) -> int:
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         with _sandbox(app_dir) as sb:
+            if knobs:
+                sb.emulator.set_knobs(**knobs)
+                print("Emulator knobs: " + ", ".join(f"{k}={v}" for k, v in knobs.items()), flush=True)
             lines = QuietNoChange()
             driver = LocalStack(app_dir, sb, context=context, log=lines)
             try:

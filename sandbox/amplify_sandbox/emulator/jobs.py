@@ -155,14 +155,15 @@ def check_concurrency(every_job: Iterable[Job], limit: int) -> None:
         )
 
 
-def admit_queued(every_job: Iterable[Job], now: float, limit: int) -> bool:
-    """``over_limit_start=queued``: give free slots to queued jobs, oldest start first (lazily: at the
-    first call after a slot frees). True when a job was admitted."""
+def admit_queued(every_job: Iterable[Job], at: float, limit: int) -> bool:
+    """``over_limit_start=queued``: give free slots to queued jobs, oldest start first, running from
+    ``at`` (the moment the slot freed; computed at the first call after it) or from its own start if
+    later. True when a job was admitted."""
     jobs = list(every_job)
     free = limit - slots_taken(jobs)
     waiting = sorted((j for j in jobs if j.queued), key=lambda j: (j.start_time or 0.0, j.job_id))
     for job in waiting[: max(0, free)]:
-        job.run_time = now
+        job.run_time = max(at, job.start_time or at)
     return free > 0 and bool(waiting)
 
 

@@ -112,6 +112,12 @@ class Knobs:
         "without the fileMap's md5 in it answers 403 SignatureDoesNotMatch)",
         ("optional", "required"),
     )
+    file_upload_urls: str = _knob(
+        "all",
+        "CreateDeployment's fileUploadUrls (undocumented): all (one URL per fileMap key) or changed (URLs "
+        "only for the files whose md5 the live deployment does not hold; the others are carried over)",
+        ("all", "changed"),
+    )
     max_upload_bytes: int = _knob(
         UPLOAD_LIMITS[0],
         f"the largest upload body accepted (400 EntityTooLarge beyond): {UPLOAD_LIMITS[0]} (S3's single "

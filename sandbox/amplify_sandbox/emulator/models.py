@@ -24,7 +24,7 @@ from typing import Any
 
 from amplify_deployment_handler.rules import app_id_problem, branch_name_problem
 
-from . import jobs, signing
+from . import held_files, jobs, signing
 from .clock import Clock
 from .exceptions import BadRequestException, LimitExceededException, NotFoundException, UploadError
 from .faults import Faults
@@ -311,10 +311,26 @@ class AmplifyBackend:
                 job = self._new_job(branch, "FILES", now)
                 job.file_map = dict(file_map)
                 job.names = list(file_map)
-                urls = {name: self._upload_url(branch, job, str(i)) for i, name in enumerate(job.names)}
+                held = self._held_files(branch, job)
+                urls = {
+                    name: self._upload_url(branch, job, str(i))
+                    for i, name in enumerate(job.names)
+                    if name not in held
+                }
                 return Deployment(job.job_id, "", urls)
             job = self._new_job(branch, "ZIP", now)
             return Deployment(job.job_id, self._upload_url(branch, job, "zip"), {})
+
+    def _held_files(self, branch: Branch, job: Job) -> set[str]:
+        """Knob file_upload_urls=changed: the fileMap names whose md5 the live deployment holds, carried
+        over into ``job`` (they get no upload URL; held_files.py); none with the default ``all``."""
+        if self.knobs.file_upload_urls != "changed" or branch.live_job_id is None:
+            return set()
+        live = branch.jobs[branch.live_job_id]
+        live_dir = self.job_dir(branch.app_id, branch.branch_name, live.job_id)
+        return held_files.carry_over(
+            job, self.job_dir(branch.app_id, branch.branch_name, job.job_id), live, live_dir
+        )
 
     def _every_job(self) -> Iterator[Job]:
         return (j for a in self.apps.values() for b in a.branches.values() for j in b.jobs.values())
@@ -428,18 +444,25 @@ class AmplifyBackend:
 
     # ------------------------------------------------------------------ progression
     def _advance(self, now: float) -> None:
-        """Finish the jobs that are due, then give the freed slots to queued jobs (then finish those
-        that a zero job_duration makes due at once)."""
-        for _ in range(2):
-            for app in self.apps.values():
-                for branch in app.branches.values():
-                    for job in branch.jobs.values():
-                        due = job.due
-                        if due is not None and now >= due:
-                            self._finish(app, branch, job)
-            if not jobs.admit_queued(self._every_job(), now, self.knobs.max_concurrent_jobs):
-                return
-            self._dirty = True
+        """Bring the jobs to ``now``: finish each due job in the order of its end, and give the slot it
+        frees, at that moment, to the oldest queued job (which may then be due itself); then give any
+        slot still free (the quota raised by a knob) to queued jobs."""
+        while True:
+            due = [
+                (job.due, app, branch, job)
+                for app in self.apps.values()
+                for branch in app.branches.values()
+                for job in branch.jobs.values()
+                if job.due is not None and job.due <= now
+            ]
+            if not due:
+                if not jobs.admit_queued(self._every_job(), now, self.knobs.max_concurrent_jobs):
+                    return
+                self._dirty = True
+                continue
+            freed_at, app, branch, job = min(due, key=lambda d: (d[0], d[3].job_id))
+            self._finish(app, branch, job)
+            jobs.admit_queued(self._every_job(), freed_at, self.knobs.max_concurrent_jobs)
 
     def _finish(self, app: App, branch: Branch, job: Job) -> None:
         """End a job; a success replaces the live content whole, a failure drops its uploads."""
