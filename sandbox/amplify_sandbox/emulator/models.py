@@ -1,7 +1,8 @@
 """The state model of the emulated Amplify Hosting: apps, branches, jobs and the service's rules.
 
-Nothing here speaks HTTP: responses.py parses requests into the typed arguments of
-:class:`AmplifyBackend`'s operations and serialises what they return; server.py moves the bytes.
+Nothing here speaks HTTP, and nothing here imports the HTTP layer (server, urls, responses, uploads,
+admin, site): responses.py parses requests into the typed arguments of :class:`AmplifyBackend`'s
+operations and serialises what they return; server.py moves the bytes.
 Every operation takes the backend's one re-entrant lock itself; what it returns is either immutable
 or a snapshot taken under that lock (:class:`JobView`).
 
@@ -26,15 +27,14 @@ from amplify_deployment_handler.rules import app_id_problem, branch_name_problem
 
 from . import jobs, signing
 from .clock import Clock
+from .content import SiteFile, SiteIndex, SiteSettings, site_settings
 from .exceptions import BadRequestException, LimitExceededException, NotFoundException, UploadError
 from .faults import Faults
-from .jobs import Deployment, Job, JobView
+from .jobs import Deployment, Job, JobView, UploadTarget, upload_target
 from .knobs import Knobs
-from .site import SiteFile, SiteIndex, SiteSettings, site_settings
 from .source_url import download_zip
 from .state import App, Branch, Settings, app_from_dict
 from .store import StateStore
-from .uploads import UploadTarget, upload_target
 
 DEFAULT_REGION = "us-east-1"
 MAX_BRANCHES_PER_APP = 50

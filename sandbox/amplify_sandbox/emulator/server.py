@@ -2,7 +2,8 @@
 which starts it, owns the backend and starts one site server per branch on demand.
 
 A request goes: :class:`ApiHandler` -> urls.py's route -> responses.py / uploads.py / admin.py ->
-models.py. The handler applies the per-request fault knobs (latency, stall, throttle) first.
+models.py. The handler applies the per-request fault knobs (latency, stall, throttle) first. Imports
+go one way: this module imports the others, none of them imports it (tests/emulator/test_layers.py).
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ class ApiHandler(QuietHandler):
             self.send(admin.answer(self.server.emulator, function, request))
             return
         if path.startswith(urls.UPLOAD_PREFIX):
-            uploads.handle_put(self, path, parts.query)
+            uploads.handle_put(self, self.server.emulator.backend, self.wait_or_stall, path, parts.query)
             return
         raw = self.read_body()
         found = urls.match(self.command, path)

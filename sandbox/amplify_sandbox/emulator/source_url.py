@@ -11,8 +11,8 @@ import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from .content import check_zip
 from .exceptions import UploadError
-from .uploads import check_zip
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 

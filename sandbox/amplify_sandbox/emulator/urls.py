@@ -14,15 +14,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 from . import admin, responses
 from .httpd import Response
 from .signing import PREFIX as UPLOAD_PREFIX
-
-if TYPE_CHECKING:
-    from .server import AmplifyEmulator
 
 ADMIN_PREFIX = "/_sandbox/"
 
@@ -77,7 +73,7 @@ ROUTES: dict[str, Route] = {
     )
 }
 
-AdminFunction = Callable[["AmplifyEmulator", admin.AdminRequest], Response]
+AdminFunction = Callable[[admin.Controls, admin.AdminRequest], Response]
 
 #: (method, path pattern) -> the admin function that answers it
 ADMIN_ROUTES: dict[tuple[str, re.Pattern[str]], AdminFunction] = {
