@@ -86,6 +86,11 @@ class Job:
         return not self.final_status and self.start_time is not None and self.run_time is None
 
     @property
+    def ran(self) -> bool:
+        """Reached its deploy step: it ran, or was ended at its start (the 8-hour rule, J7)."""
+        return self.run_time is not None or (self.start_time is not None and self.final_status is not None)
+
+    @property
     def due(self) -> float | None:
         """When a running job ends (None while it is not running toward an end)."""
         if self.final_status or self.run_time is None or self.provisioning:
@@ -223,7 +228,8 @@ def missing_upload(job: Job, job_dir: Path) -> str | None:
 
 
 def cancel(job: Job, job_id: str, branch_name: str, now: float) -> None:
-    """StopJob: an unfinished job is CANCELLED at once; a finished one cannot be stopped."""
+    """StopJob: an unfinished job is CANCELLED at once; a finished one cannot be stopped. A job that was
+    never started stays without a start (its startTime the creation time, no steps)."""
     status = job.status(now)
     if status not in UNFINISHED:
         raise BadRequestException(
@@ -233,8 +239,7 @@ def cancel(job: Job, job_id: str, branch_name: str, now: float) -> None:
     job.final_status = "CANCELLED"
     job.status_reason = "The job was cancelled by StopJob; the previous deployment stays live."
     job.end_time = now
-    if job.start_time is None:
-        job.start_time = now
+    # a never-started job keeps start_time None: its summary keeps the creation time (J3, J13)
 
 
 def finish(job: Job) -> bool:

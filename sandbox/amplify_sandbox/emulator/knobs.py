@@ -45,6 +45,11 @@ class Knobs:
     upload_bandwidth: int = _knob(
         0, "cap on upload bytes per second, shared by all uploads in flight (0 = none)"
     )
+    source_url_bandwidth: int = _knob(
+        0,
+        "cap on the bytes per second of the emulator's own download of a StartDeployment sourceUrl (0 = "
+        "none); the job stays PROVISIONING while it downloads",
+    )
     fail_next_uploads: int = _knob(
         0, "the next N uploads are read in full, then answered HTTP 500 InternalError"
     )

@@ -24,11 +24,13 @@ from .knobs import Knobs
 from .models import AmplifyBackend
 from .site import SiteServer
 
-UNKNOWN_OPERATION = Response(
-    404,
-    b'{"message": "Unknown operation"}',
-    {"Content-Type": "application/json", "x-amzn-ErrorType": "UnknownOperationException"},
-)
+
+def unknown_operation(method: str, path: str) -> Response:
+    """A request that is no operation of the model (every operation has a route): API Gateway's
+    answer, with a request id as every answer has."""
+    resp = responses.json_response(404, {"message": f"Unknown operation: {method} {path[:100]}"})
+    resp.headers["x-amzn-ErrorType"] = "UnknownOperationException"
+    return resp
 
 
 class ApiServer(Server):
@@ -68,7 +70,7 @@ class ApiHandler(QuietHandler):
         raw = self.read_body()
         found = urls.match(self.command, path)
         if found is None:
-            self.send(UNKNOWN_OPERATION)
+            self.send(unknown_operation(self.command, path))
             return
         route, params = found
         backend = self.server.emulator.backend
