@@ -441,10 +441,14 @@ class AmplifyBackend:
             return self._view(branch, job, now)
 
     def _pace(self, nbytes: int) -> bool:
-        """Hold a sourceUrl download to the ``source_url_bandwidth`` knob; False once the backend closes."""
-        cap = self.knobs.source_url_bandwidth
-        if cap > 0:
-            self._closing.wait(nbytes / cap)
+        """Hold a sourceUrl download to the ``source_url_bandwidth`` knob, read again every 50 ms (so a
+        changed cap applies at once); False once the backend closes."""
+        owed = float(nbytes)
+        while owed > 0 and (cap := self.knobs.source_url_bandwidth) > 0:
+            step = min(owed, cap * 0.05)
+            if self._closing.wait(step / cap):
+                return False
+            owed -= step
         return not self._closing.is_set()
 
     def _opened(self, sock: socket.socket) -> None:
