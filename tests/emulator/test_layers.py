@@ -15,7 +15,7 @@ PACKAGE = Path(amplify_sandbox.emulator.__file__).parent
 #: the HTTP layer: what answers requests and calls the models
 HTTP = {"server", "urls", "responses", "uploads", "admin", "site", "httpd"}
 #: the state model and its rules
-MODEL = {"models", "jobs", "state", "store", "content", "source_url", "faults", "knobs", "signing"}
+MODEL = {"models", "jobs", "state", "store", "content", "source_url", "paging", "faults", "knobs", "signing"}
 
 
 def imports_of(module: str) -> set[str]:
