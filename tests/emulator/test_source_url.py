@@ -17,7 +17,7 @@ import pytest
 
 from amplify_sandbox import AmplifyEmulator, FakeClock
 
-from ._helpers import Emu, amplify_client, get, make_zip, wait_while_provisioning
+from ._helpers import Emu, amplify_client, get, make_zip, put, wait_while_provisioning
 
 
 class HeldSource(ThreadingHTTPServer):
@@ -125,17 +125,25 @@ def test_stop_job_while_provisioning_cancels_and_the_download_is_dropped(
     assert get(emu.emulator.site_url(app_id, branch))[2] == b"live"
 
 
-def test_a_branch_deleted_while_downloading_is_left_deleted(emu: Emu, source: HeldSource) -> None:
+def test_a_branch_deleted_while_downloading_gets_nothing_of_the_download(
+    emu: Emu, source: HeldSource
+) -> None:
     app_id, branch = emu.app_branch()
     start(emu, app_id, branch, source.url)
     assert source.started.wait(10)
     emu.client.delete_branch(appId=app_id, branchName=branch)
     emu.client.create_branch(appId=app_id, branchName=branch)  # the name again, a new branch
+    dep = emu.client.create_deployment(appId=app_id, branchName=branch)  # its job "1" too
+    assert put(dep["zipUploadUrl"], make_zip({"index.html": "new branch"}))[0] == 200
     source.release.set()
     for thread in list(emu.emulator.backend._downloads):
         thread.join(10)
-    assert emu.client.list_jobs(appId=app_id, branchName=branch)["jobSummaries"] == []
-    assert emu.emulator.backend.apps[app_id].branches[branch].jobs == {}
+    listed = emu.client.list_jobs(appId=app_id, branchName=branch)["jobSummaries"]
+    assert [(j["jobId"], "sourceUrl" in j) for j in listed] == [("1", False)]
+    # the old branch's download did not land in the new branch's job of the same id
+    emu.client.start_deployment(appId=app_id, branchName=branch, jobId=dep["jobId"])
+    emu.finish_jobs()
+    assert get(emu.emulator.site_url(app_id, branch))[2] == b"new branch"
 
 
 def test_the_source_url_bandwidth_knob_paces_the_download(emu: Emu) -> None:

@@ -432,7 +432,8 @@ class AmplifyBackend:
             job.source_url = source_url
             job.source_url_type = url_type
             job.provisioning = True
-            dest = self.job_dir(app_id, branch_name, job.job_id) / "site.zip"
+            # a private file: a branch deleted and made again meanwhile has a job of the same id
+            dest = self.content_dir / ".downloads" / f"{job.secret[:24]}.zip"
             thread = threading.Thread(
                 target=self._download, args=(branch, job, dest), name=f"amplify-source-{app_id}", daemon=True
             )
@@ -465,17 +466,17 @@ class AmplifyBackend:
             with self._op() as now:
                 job.provisioning = False
                 app = self.apps.get(branch.app_id)
-                if app is None or app.branches.get(branch.branch_name) is not branch:
-                    if app is None or branch.branch_name not in app.branches:  # else the new branch's
-                        self._trash.append(self.store.branch_dir(branch.app_id, branch.branch_name))
-                    return  # deleted while downloading: nothing left to start
-                if job.final_status:  # stopped while downloading
-                    self._trash.append(dest.parent)
-                    return
+                if app is None or app.branches.get(branch.branch_name) is not branch or job.final_status:
+                    return  # deleted or stopped while downloading: nothing left to start
+                if error is None:
+                    jdir = self.job_dir(branch.app_id, branch.branch_name, job.job_id)
+                    jdir.mkdir(parents=True, exist_ok=True)
+                    dest.replace(jdir / "site.zip")
                 self._begin(branch.app_id, branch.branch_name, job, now)
                 if error:
                     job.failure = error
         finally:
+            dest.unlink(missing_ok=True)
             self._downloads.discard(threading.current_thread())
             self._download_socks.pop(threading.current_thread(), None)
 
