@@ -18,6 +18,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from amplify_sandbox.emulator.exceptions import ERRORS_BY_CODE
+
 from ._helpers import get, make_zip
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,7 +75,11 @@ def test_the_javascript_sdk_deploys_lists_tags_and_sees_each_error_as_its_class(
         "LimitExceededException": ("LimitExceededException", 429),
         "InternalFailureException": ("InternalFailureException", 500),
         "ResourceNotFoundException": ("ResourceNotFoundException", 404),
+        "UnauthorizedException": ("UnauthorizedException", 401),
+        "DependentServiceFailureException": ("DependentServiceFailureException", 503),
     }
+    # every error shape of the model came back as its own SDK class
+    assert {name for name, _ in statuses.values()} == set(ERRORS_BY_CODE)
     assert report["errors"]["BadRequestException"]["message"].startswith("The last job(deployment) ")
     assert "ListWebhooks is not emulated" in report["errors"]["BadRequestExceptionNotEmulated"]["message"]
     # what the SDK deployed is live, byte for byte: the sourceUrl zip on main, the files on feature/x

@@ -47,14 +47,9 @@ def test_routes_match_the_model() -> None:
 
 
 def test_exception_codes_and_statuses_match_the_model() -> None:
-    for cls in (
-        exceptions.BadRequestException,
-        exceptions.NotFoundException,
-        exceptions.UnauthorizedException,
-        exceptions.LimitExceededException,
-        exceptions.InternalFailureException,
-        exceptions.DependentServiceFailureException,
-    ):
+    model_errors = {s.name for op in MODEL.operation_names for s in MODEL.operation_model(op).error_shapes}
+    assert set(exceptions.ERRORS_BY_CODE) == model_errors  # every error shape has its class
+    for cls in exceptions.ERRORS_BY_CODE.values():
         shape = MODEL.shape_for(cls.code)
         assert shape.metadata["error"]["httpStatusCode"] == cls.status, cls.code
     assert set(MODELED_ERRORS) == EMULATED

@@ -59,6 +59,21 @@ class TooManyRequestsException(AmplifyError):
     status = 429
 
 
+#: the errors of the model by code (the refuse_next_api_calls knob answers any of them)
+ERRORS_BY_CODE: dict[str, type[AmplifyError]] = {
+    cls.code: cls
+    for cls in (
+        BadRequestException,
+        UnauthorizedException,
+        NotFoundException,
+        ResourceNotFoundException,
+        LimitExceededException,
+        InternalFailureException,
+        DependentServiceFailureException,
+    )
+}
+
+
 # Errors of the emulator's presigned upload URLs: S3 answers with XML bodies.
 class UploadError(Exception):
     def __init__(self, status: int, code: str, message: str) -> None:

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from . import admin, responses, uploads, urls
 from .clock import Clock
 from .exceptions import InternalFailureException
-from .faults import Stall, Throttle
+from .faults import Refuse, Stall, Throttle
 from .httpd import QuietHandler, Response, Server, log, stop_servers
 from .knobs import Knobs
 from .models import AmplifyBackend
@@ -77,7 +77,7 @@ class ApiHandler(QuietHandler):
         fault = backend.faults.api_call(route.operation)
         if self.wait_or_stall(fault):
             return
-        if isinstance(fault, Throttle):
+        if isinstance(fault, Throttle | Refuse):
             self.send(responses.error_response(fault.error))
             return
         headers = {k.lower(): v for k, v in self.headers.items()}

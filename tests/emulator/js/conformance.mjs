@@ -3,7 +3,8 @@
 //   {"endpoint", "region", "otherRegion", "zip": <path of a site zip>, "files": {name: base64},
 //    "sourceUrl": <a presigned GET of a zip>}
 // It drives a ZIP deployment, a FILES deployment, a sourceUrl start, ListJobs paged with nextToken, the
-// list and tag operations and each error the emulator answers, checks the typed values the SDK returns
+// list and tag operations and each error of the model (those its rules never give through the knob
+// refuse_next_api_calls), checks the typed values the SDK returns
 // (dates are Dates, enums hold the model's values, errors are the SDK's exception classes) and prints
 // one JSON report on stdout. Any failed check throws: the process exits 1 with the check's message.
 import { createHash } from "node:crypto";
@@ -15,6 +16,7 @@ import {
   CreateAppCommand,
   CreateBranchCommand,
   CreateDeploymentCommand,
+  DependentServiceFailureException,
   GetAppCommand,
   GetBranchCommand,
   GetJobCommand,
@@ -33,6 +35,7 @@ import {
   StartDeploymentCommand,
   StopJobCommand,
   TagResourceCommand,
+  UnauthorizedException,
   UntagResourceCommand,
   paginateListApps,
   paginateListBranches,
@@ -227,6 +230,18 @@ errors.InternalFailureException = await expectError(
   InternalFailureException,
   () => client.send(new GetJobCommand({ appId, branchName: "main", jobId: zipDep.jobId })),
   "GetJob whose answer is lost"
+);
+await knobs({ refuse_next_api_calls: 1, refuse_code: "UnauthorizedException" });
+errors.UnauthorizedException = await expectError(
+  UnauthorizedException,
+  () => client.send(new GetAppCommand({ appId })),
+  "a call refused as unauthorized"
+);
+await knobs({ refuse_next_api_calls: 1, refuse_code: "DependentServiceFailureException" });
+errors.DependentServiceFailureException = await expectError(
+  DependentServiceFailureException,
+  () => client.send(new CreateAppCommand({ name: "refused" })),
+  "a call refused for a dependent service"
 );
 errors.ResourceNotFoundException = await expectError(
   ResourceNotFoundException,
