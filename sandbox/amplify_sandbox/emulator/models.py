@@ -216,7 +216,7 @@ class AmplifyBackend:
         limit = paging.limit(max_results, 100)
         with self._op(mutating=False):
             apps = [a for a in self.apps.values() if region is None or a.region == region]
-            return paging.page(apps, lambda a: (a.create_time, a.app_id), limit, next_token)
+            return paging.page(apps, _app_order, limit, next_token)
 
     def update_app(self, app_id: str, settings: Settings, *, region: str | None = None) -> App:
         """Set the given attributes; the others stay (assumption)."""
@@ -281,8 +281,7 @@ class AmplifyBackend:
         limit = paging.limit(max_results, 50)
         with self._op(mutating=False):
             app = self._app(app_id, region)
-            key: Callable[[Branch], tuple[float, str]] = lambda b: (b.create_time, b.branch_name)  # noqa: E731
-            branches, token = paging.page(list(app.branches.values()), key, limit, next_token)
+            branches, token = paging.page(list(app.branches.values()), _branch_order, limit, next_token)
             return app, branches, token
 
     def update_branch(
@@ -663,6 +662,14 @@ class AmplifyBackend:
             if job.mode == "FILES":
                 return self._sites.file_of_map(jdir, job.names, name)
             return self._sites.file_of_zip(jdir / "site.zip", name)
+
+
+def _app_order(app: App) -> paging.SortKey:
+    return app.create_time, app.app_id
+
+
+def _branch_order(branch: Branch) -> paging.SortKey:
+    return branch.create_time, branch.branch_name
 
 
 def _cut(sock: socket.socket) -> None:
