@@ -74,6 +74,23 @@ def test_a_changed_app_property_is_applied_with_update_app(tmp_path, sandbox):
     assert branch["description"] == ""
 
 
+def test_changed_tags_are_applied_with_tag_and_untag_resource(tmp_path, sandbox):
+    tags = [{"Key": "team", "Value": "web"}, {"Key": "cost", "Value": "1"}]
+    app = _app(tmp_path, _with_props({"Tags": tags}, {"Tags": [{"Key": "stage", "Value": "dev"}]}))
+    first = _deploy(app, sandbox)
+    assert first.ok, first.stacks[0].reason
+    app_id = first.branches[0][0]
+    amplify = sandbox.client("amplify")
+    assert amplify.get_app(appId=app_id)["app"]["tags"] == {"team": "web", "cost": "1"}
+
+    _write(app, _with_props({"Tags": [{"Key": "team", "Value": "site"}]}, {}))
+    assert _deploy(app, sandbox).ok
+    app_arn = amplify.get_app(appId=app_id)["app"]["appArn"]
+    assert amplify.list_tags_for_resource(resourceArn=app_arn)["tags"] == {"team": "site"}
+    assert amplify.get_branch(appId=app_id, branchName="feature/x")["branch"]["tags"] == {}
+    assert (_requests(sandbox, "TagResource"), _requests(sandbox, "UntagResource")) == (1, 2)
+
+
 def test_a_failed_update_puts_the_old_app_properties_back(tmp_path, sandbox):
     app = _app(tmp_path, _with_props({"Description": "good"}))
     first = _deploy(app, sandbox)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import http.client
 import io
+import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,11 +20,11 @@ from amplify_sandbox import AmplifyEmulator, FakeClock
 NO_RETRY = Config(retries={"total_max_attempts": 1, "mode": "standard"}, read_timeout=30, connect_timeout=5)
 
 
-def amplify_client(endpoint: str, **config: Any) -> Any:
+def amplify_client(endpoint: str, region: str = "eu-west-1", **config: Any) -> Any:
     return boto3.client(
         "amplify",
         endpoint_url=endpoint,
-        region_name="eu-west-1",
+        region_name=region,
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
         config=NO_RETRY.merge(Config(**config)) if config else NO_RETRY,
@@ -68,6 +69,16 @@ class Emu:
         if finish:
             self.finish_jobs()
         return str(dep["jobId"])
+
+
+def wait_while_provisioning(client: Any, app_id: str, branch: str, job_id: str) -> dict[str, Any]:
+    """GetJob until the job is past PROVISIONING (its sourceUrl downloaded in the emulator's thread)."""
+    for _ in range(3000):
+        job: dict[str, Any] = client.get_job(appId=app_id, branchName=branch, jobId=job_id)["job"]
+        if job["summary"]["status"] != "PROVISIONING":
+            return job
+        time.sleep(0.01)
+    raise AssertionError(f"job {job_id} still PROVISIONING")
 
 
 def md5(data: bytes) -> str:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from botocore.exceptions import ClientError
 
-from ._helpers import Emu, get, make_zip, md5, put
+from ._helpers import Emu, get, make_zip, md5, put, wait_while_provisioning
 
 UNFINISHED_MESSAGE = (
     "The last job(deployment) {n} was not finished, please wait until it finish or use StopJob operation to "
@@ -137,6 +138,31 @@ def test_unfinished_job_blocks_the_branch_until_stopped(emu: Emu) -> None:
     assert info.value.response["Error"]["Message"] == UNFINISHED_MESSAGE.format(n=2)
     emu.clock.advance(51)
     assert emu.client.create_deployment(appId=app_id, branchName=branch)["jobId"] == "3"
+
+
+def test_stop_job_on_a_never_started_job_keeps_its_creation_time_and_no_steps(emu: Emu) -> None:
+    """Ledger J13: what the handler reads to tell "never started" from "started" survives StopJob."""
+    app_id, branch = emu.app_branch()
+    emu.client.create_deployment(appId=app_id, branchName=branch)  # never started
+    emu.clock.advance(120)
+    stopped = emu.client.stop_job(appId=app_id, branchName=branch, jobId="1")["jobSummary"]
+    job = emu.job(app_id, branch, "1")
+    for summary in (stopped, job["summary"]):
+        assert summary["status"] == "CANCELLED"
+        assert summary["startTime"] == summary["commitTime"]  # not moved to the stop time
+        assert summary["endTime"] - summary["commitTime"] == datetime.timedelta(seconds=120)
+    assert job["steps"] == []
+    # a started job that is stopped keeps its start and shows its step
+    emu.emulator.knobs.job_duration = 100
+    dep = emu.client.create_deployment(appId=app_id, branchName=branch)
+    assert put(dep["zipUploadUrl"], make_zip({"index.html": "x"}))[0] == 200
+    emu.clock.advance(5)
+    emu.client.start_deployment(appId=app_id, branchName=branch, jobId=dep["jobId"])
+    emu.clock.advance(50)
+    emu.client.stop_job(appId=app_id, branchName=branch, jobId=dep["jobId"])
+    started = emu.job(app_id, branch, dep["jobId"])
+    assert started["summary"]["startTime"] - started["summary"]["commitTime"] == datetime.timedelta(seconds=5)
+    assert [(s["stepName"], s["status"]) for s in started["steps"]] == [("DEPLOY", "CANCELLED")]
 
 
 def test_stop_job_on_finished_job_is_refused(emu: Emu) -> None:
@@ -282,6 +308,8 @@ def test_start_deployment_from_a_source_url(sandbox) -> None:  # type: ignore[no
     amplify.create_branch(appId=app_id, branchName="main")
     summary = amplify.start_deployment(appId=app_id, branchName="main", sourceUrl=url, sourceUrlType="ZIP")
     assert summary["jobSummary"]["sourceUrlType"] == "ZIP"
+    assert summary["jobSummary"]["status"] == "PROVISIONING"  # answered before the download (Q5)
+    wait_while_provisioning(amplify, app_id, "main", summary["jobSummary"]["jobId"])
     sandbox.emulator.knobs.clock_offset = 5
     job = amplify.get_job(appId=app_id, branchName="main", jobId=summary["jobSummary"]["jobId"])["job"]
     assert job["summary"]["status"] == "SUCCEED"
@@ -294,6 +322,7 @@ def test_start_deployment_from_a_source_url(sandbox) -> None:  # type: ignore[no
     summary = amplify.start_deployment(
         appId=app_id, branchName="main", sourceUrl=missing, sourceUrlType="ZIP"
     )
+    wait_while_provisioning(amplify, app_id, "main", summary["jobSummary"]["jobId"])
     sandbox.emulator.knobs.clock_offset = 10
     job = amplify.get_job(appId=app_id, branchName="main", jobId=summary["jobSummary"]["jobId"])["job"]
     assert job["summary"]["status"] == "FAILED" and "HTTP 404" in job["steps"][0]["statusReason"]
@@ -350,7 +379,7 @@ def test_content_md5_header_is_checked_like_s3(emu: Emu) -> None:
 
 
 def test_an_emulator_bug_is_answered_as_internal_failure(emu: Emu, monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken(app_id: str) -> None:
+    def broken(app_id: str, **kwargs: object) -> None:
         raise RuntimeError("boom")
 
     monkeypatch.setattr(emu.emulator.backend, "get_app", broken)

@@ -83,6 +83,25 @@ def test_throttle_next_api_calls_with_either_code(emu: Emu) -> None:
     assert emu.emulator.counters["requests"]["GetApp"] == 3
 
 
+@pytest.mark.parametrize(
+    "code,status",
+    [("UnauthorizedException", 401), ("DependentServiceFailureException", 503), ("NotFoundException", 404)],
+)
+def test_refuse_next_api_calls_answers_any_error_of_the_model_without_running_the_call(
+    emu: Emu, code: str, status: int
+) -> None:
+    emu.emulator.set_knobs(refuse_next_api_calls=1, refuse_code=code)
+    with pytest.raises(ClientError) as info:
+        emu.client.create_app(name="refused")
+    assert info.value.response["Error"]["Code"] == code
+    assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == status
+    assert "injected" in info.value.response["Error"]["Message"]
+    assert emu.client.list_apps()["apps"] == []  # the refused CreateApp did not run
+    assert emu.emulator.counters["injected"] == {"api_refused": 1}
+    with pytest.raises(ValueError, match="refuse_code"):
+        emu.emulator.set_knobs(refuse_code="NoSuchError")
+
+
 def test_fail_and_drop_next_uploads(emu: Emu) -> None:
     app_id, branch = emu.app_branch()
     dep = emu.client.create_deployment(appId=app_id, branchName=branch)

@@ -12,11 +12,13 @@ from botocore.model import ServiceModel, Shape
 
 from amplify_sandbox.emulator import exceptions
 from amplify_sandbox.emulator.exceptions import MODELED_ERRORS
+from amplify_sandbox.emulator.responses import not_emulated
 from amplify_sandbox.emulator.urls import ROUTES
 
 from ._helpers import Emu, make_zip, put
 
 MODEL = ServiceModel(botocore.loaders.Loader().load_service_model("amplify", "service-2"), "amplify")
+EMULATED = {op for op, route in ROUTES.items() if route.function is not not_emulated}
 
 
 def assert_required(shape: Shape, value: Any, where: str) -> None:
@@ -37,24 +39,24 @@ def assert_required(shape: Shape, value: Any, where: str) -> None:
 
 
 def test_routes_match_the_model() -> None:
+    assert set(ROUTES) == set(MODEL.operation_names)  # every operation: emulated or declared not
+    assert {"ListApps", "ListBranches", "TagResource", "UntagResource", "ListTagsForResource"} <= EMULATED
     for op, route in ROUTES.items():
         http = MODEL.operation_model(op).http
         assert (http["method"], http["requestUri"]) == (route.method, route.uri), op
 
 
 def test_exception_codes_and_statuses_match_the_model() -> None:
-    for cls in (
-        exceptions.BadRequestException,
-        exceptions.NotFoundException,
-        exceptions.UnauthorizedException,
-        exceptions.LimitExceededException,
-        exceptions.InternalFailureException,
-        exceptions.DependentServiceFailureException,
-    ):
+    model_errors = {s.name for op in MODEL.operation_names for s in MODEL.operation_model(op).error_shapes}
+    assert set(exceptions.ERRORS_BY_CODE) == model_errors  # every error shape has its class
+    for cls in exceptions.ERRORS_BY_CODE.values():
         shape = MODEL.shape_for(cls.code)
         assert shape.metadata["error"]["httpStatusCode"] == cls.status, cls.code
+    assert set(MODELED_ERRORS) == EMULATED
     for op, codes in MODELED_ERRORS.items():
         assert codes == tuple(s.name for s in MODEL.operation_model(op).error_shapes), op
+    shape = MODEL.shape_for("ResourceNotFoundException")
+    assert shape.metadata["error"]["httpStatusCode"] == exceptions.ResourceNotFoundException.status
 
 
 def test_every_response_parses_with_its_required_members(emu: Emu) -> None:
@@ -68,8 +70,13 @@ def test_every_response_parses_with_its_required_members(emu: Emu) -> None:
 
     app = record("CreateApp", c.create_app(name="shapes"))["app"]
     record("GetApp", c.get_app(appId=app["appId"]))
-    record("CreateBranch", c.create_branch(appId=app["appId"], branchName="a/b"))
+    record("ListApps", c.list_apps())
+    branch = record("CreateBranch", c.create_branch(appId=app["appId"], branchName="a/b"))["branch"]
     record("GetBranch", c.get_branch(appId=app["appId"], branchName="a/b"))
+    record("ListBranches", c.list_branches(appId=app["appId"]))
+    record("TagResource", c.tag_resource(resourceArn=branch["branchArn"], tags={"team": "web"}))
+    record("ListTagsForResource", c.list_tags_for_resource(resourceArn=branch["branchArn"]))
+    record("UntagResource", c.untag_resource(resourceArn=branch["branchArn"], tagKeys=["team"]))
     dep = record("CreateDeployment", c.create_deployment(appId=app["appId"], branchName="a/b"))
     assert put(dep["zipUploadUrl"], make_zip({"index.html": "x"}))[0] == 200
     record("StartDeployment", c.start_deployment(appId=app["appId"], branchName="a/b", jobId=dep["jobId"]))
@@ -91,7 +98,7 @@ def test_every_response_parses_with_its_required_members(emu: Emu) -> None:
     record("UpdateBranch", c.update_branch(appId=app["appId"], branchName="a/b", stage="BETA"))
     record("DeleteBranch", c.delete_branch(appId=app["appId"], branchName="a/b"))
     record("DeleteApp", c.delete_app(appId=app["appId"]))
-    assert set(seen) == set(ROUTES)
+    assert set(seen) == EMULATED
     for op, resp in seen.items():
         assert_required(MODEL.operation_model(op).output_shape, resp, op)
 

@@ -314,3 +314,79 @@ def test_find_pulled_matches_only_a_newer_job_with_our_source_url():
     ]
     assert find_pulled(page, ours, newest_seen=2) is None  # the call had no effect: start again
     assert find_pulled([{"jobId": "5", "status": "PROVISIONING", "sourceUrl": ours}, *page], ours, 2) == "5"
+
+
+@pytest.fixture
+def get_job_statuses(monkeypatch):
+    """The status of every GetJob answer the handler's own Amplify clients receive, in order; a test
+    may add a callback run on each (``statuses.on_status``)."""
+    statuses = GetJobStatuses()
+    real = index._clients
+
+    def clients(workers):
+        s3, *amplify_clients = real(workers)
+        for client in amplify_clients:
+            client.meta.events.register("after-call.amplify.GetJob", statuses.record)
+        return (s3, *amplify_clients)
+
+    monkeypatch.setattr(index, "_clients", clients)
+    return statuses
+
+
+class GetJobStatuses(list):
+    on_status = None
+
+    def record(self, parsed, **kwargs):
+        status = parsed.get("job", {}).get("summary", {}).get("status")
+        self.append(status)
+        if self.on_status is not None:
+            self.on_status(status)
+
+
+def incompressible_zip(size: int) -> dict[str, bytes]:
+    import random
+
+    return {"index.html": b"<h1>slow pull</h1>", "blob.bin": random.Random(7).randbytes(size)}
+
+
+def test_a_download_slower_than_the_poll_interval_is_followed_until_it_deploys(
+    site, sandbox, get_job_statuses
+):
+    """StartDeployment answers at once with the job PROVISIONING (as Amplify does); the download then
+    outlasts several of the handler's polls (its first pause is 0.5 s). The emulator's download is
+    capped at 8 KiB/s (over 30 s for this zip) until the handler has seen PROVISIONING twice; the cap
+    is then lifted, so the test takes no longer than those polls."""
+    sandbox.emulator.knobs.source_url_bandwidth = 8 * 1024
+
+    def lift_the_cap_after_two_polls(status):
+        if get_job_statuses.count("PROVISIONING") >= 2:
+            sandbox.emulator.knobs.source_url_bandwidth = 0
+
+    get_job_statuses.on_status = lift_the_cap_after_two_polls
+    files = incompressible_zip(256 * 1024)
+    key = site.put_zip(files)
+    resp = site.invoke("Create", site.props(site.source(key), mode="PULL"), seconds=120)
+    assert resp["Status"] == "SUCCESS", resp["Reason"]
+    assert resp["Data"]["JobId"] == "1"
+    assert get_job_statuses[:2] == ["PROVISIONING", "PROVISIONING"]
+    assert get_job_statuses[-1] == "SUCCEED"
+    assert '"job_id":"1","status":"PROVISIONING"' in site.log_text
+    assert site.fetch("/") == (200, files["index.html"])
+    assert [j["jobId"] for j in site.jobs()] == ["1"]  # one start, no retried one
+    assert sandbox.emulator.counters["requests"]["StartDeployment"] == 1
+
+
+def test_a_download_that_outlasts_the_deadline_is_stopped_while_provisioning(site, sandbox):
+    live = site.deploy_live({"index.html": "live"})
+    sandbox.emulator.knobs.source_url_bandwidth = 1024  # this zip would take minutes
+    key = site.put_zip(incompressible_zip(256 * 1024))
+    resp = site.invoke(
+        "Update",
+        site.props(site.source(key), mode="PULL"),
+        physical_id=live["PhysicalResourceId"],
+        seconds=5,
+    )
+    assert resp["Status"] == "FAILED"
+    assert resp["Reason"].startswith("Amplify job 2 still PROVISIONING near the Lambda timeout: stopped it")
+    assert site.job("2")["summary"]["status"] == "CANCELLED"
+    assert site.fetch("/") == (200, b"live")

@@ -265,6 +265,11 @@ class LocalStack:
         return published
 
     # ------------------------------------------------------------------ one stack
+    def _client(self, service: str) -> Any:
+        """The sandbox's boto3 client of ``service``, signed for the stack's Region: the emulator keeps
+        apps per Region, as Amplify does, and the handler calls it from that Region."""
+        return self.sandbox.client(service, region_name=self.region)
+
     def _run_context(self) -> RunContext:
         return RunContext(
             account=self.account,
@@ -272,7 +277,7 @@ class LocalStack:
             state_dir=self.state_dir,
             store=self.store,
             log=self.log,
-            client=self.sandbox.client,
+            client=self._client,
             function_env=self.function_env,
             receiver=self._start_receiver,
             published=self._published,

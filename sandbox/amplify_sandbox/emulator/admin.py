@@ -1,19 +1,38 @@
 """The sandbox's admin endpoints (``/_sandbox/...`` on the API port): knobs, counters, reset, job logs
-and site URLs, for tests and other processes. Answers are JSON, except the plain-text job logs."""
+and site URLs, for tests and other processes. Answers are JSON, except the plain-text job logs.
+
+Each function works on :class:`Controls`, the part of the emulator it needs (``Controls`` has
+it); this module never imports the server."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qsl
 
 from .httpd import Response
 from .signing import amz_date
 
 if TYPE_CHECKING:
-    from .server import AmplifyEmulator
+    from .models import AmplifyBackend
+
+
+class Controls(Protocol):
+    """What the admin endpoints use of the running emulator."""
+
+    @property
+    def backend(self) -> AmplifyBackend: ...
+
+    @property
+    def counters(self) -> dict[str, Any]: ...
+
+    def set_knobs(self, **values: Any) -> dict[str, Any]: ...
+
+    def reset(self) -> None: ...
+
+    def site_url(self, app_id: str, branch_name: str) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -29,8 +48,8 @@ def _json(data: Any, status: int = 200) -> Response:
 
 
 def answer(
-    emulator: AmplifyEmulator,
-    function: Callable[[AmplifyEmulator, AdminRequest], Response] | None,
+    emulator: Controls,
+    function: Callable[[Controls, AdminRequest], Response] | None,
     request: AdminRequest,
 ) -> Response:
     """Run an admin function; a bad value (ValueError, TypeError, KeyError) is answered 400."""
@@ -42,31 +61,31 @@ def answer(
         return _json({"message": str(exc)}, 400)
 
 
-def get_knobs(emulator: AmplifyEmulator, request: AdminRequest) -> Response:
+def get_knobs(emulator: Controls, request: AdminRequest) -> Response:
     return _json(emulator.backend.faults.knobs_dict())
 
 
-def set_knobs(emulator: AmplifyEmulator, request: AdminRequest) -> Response:
+def set_knobs(emulator: Controls, request: AdminRequest) -> Response:
     """Set the knobs of the JSON object (strings are converted); answers all knobs."""
     return _json(emulator.set_knobs(**json.loads(request.body or b"{}")))
 
 
-def get_counters(emulator: AmplifyEmulator, request: AdminRequest) -> Response:
+def get_counters(emulator: Controls, request: AdminRequest) -> Response:
     return _json(emulator.counters)
 
 
-def reset(emulator: AmplifyEmulator, request: AdminRequest) -> Response:
+def reset(emulator: Controls, request: AdminRequest) -> Response:
     emulator.reset()
     return _json({"reset": True})
 
 
-def site_url(emulator: AmplifyEmulator, request: AdminRequest) -> Response:
+def site_url(emulator: Controls, request: AdminRequest) -> Response:
     """``?app=ID&branch=NAME`` -> ``{"url": ...}`` (starts the branch's site server)."""
     q = dict(parse_qsl(request.query))
     return _json({"url": emulator.site_url(q.get("app", ""), q.get("branch", ""))})
 
 
-def job_log(emulator: AmplifyEmulator, request: AdminRequest) -> Response:
+def job_log(emulator: Controls, request: AdminRequest) -> Response:
     """``/_sandbox/logs/<appId>/<branchKey>/<jobId>``: the job's plain-text log (the step's logUrl)."""
     bits = request.path.split("/")
     view = emulator.backend.job_by_key(bits[3], bits[4], bits[5]) if len(bits) == 6 else None

@@ -30,6 +30,13 @@ class NotFoundException(AmplifyError):
     status = 404
 
 
+class ResourceNotFoundException(AmplifyError):
+    """The tag operations' "not found" (its body carries ``code`` as well as ``message``)."""
+
+    code = "ResourceNotFoundException"
+    status = 404
+
+
 class LimitExceededException(AmplifyError):
     code = "LimitExceededException"
     status = 429
@@ -52,6 +59,21 @@ class TooManyRequestsException(AmplifyError):
     status = 429
 
 
+#: the errors of the model by code (the refuse_next_api_calls knob answers any of them)
+ERRORS_BY_CODE: dict[str, type[AmplifyError]] = {
+    cls.code: cls
+    for cls in (
+        BadRequestException,
+        UnauthorizedException,
+        NotFoundException,
+        ResourceNotFoundException,
+        LimitExceededException,
+        InternalFailureException,
+        DependentServiceFailureException,
+    )
+}
+
+
 # Errors of the emulator's presigned upload URLs: S3 answers with XML bodies.
 class UploadError(Exception):
     def __init__(self, status: int, code: str, message: str) -> None:
@@ -61,8 +83,9 @@ class UploadError(Exception):
         self.message = message
 
 
-#: the errors each operation declares in the model; an error outside its list is answered as the
-#: closest declared one (NotFound -> BadRequest), except injected throttling
+#: the errors each emulated operation declares in the model; an error outside its list is answered as
+#: the closest declared one (NotFound -> BadRequest), except injected throttling. Every operation of
+#: the model declares BadRequestException, the answer of the operations the emulator does not emulate.
 MODELED_ERRORS: dict[str, tuple[str, ...]] = {
     "CreateApp": (
         "BadRequestException",
@@ -151,4 +174,9 @@ MODELED_ERRORS: dict[str, tuple[str, ...]] = {
         "NotFoundException",
         "LimitExceededException",
     ),
+    "ListApps": ("BadRequestException", "UnauthorizedException", "InternalFailureException"),
+    "ListBranches": ("BadRequestException", "UnauthorizedException", "InternalFailureException"),
+    "TagResource": ("InternalFailureException", "BadRequestException", "ResourceNotFoundException"),
+    "UntagResource": ("InternalFailureException", "BadRequestException", "ResourceNotFoundException"),
+    "ListTagsForResource": ("InternalFailureException", "BadRequestException", "ResourceNotFoundException"),
 }

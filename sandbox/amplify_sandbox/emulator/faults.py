@@ -3,8 +3,9 @@
 :class:`Faults` owns the live :class:`~.knobs.Knobs` and :class:`~.knobs.Counters` and their lock. The
 HTTP layer asks it, once per request, what to do to that request (:meth:`Faults.api_call`,
 :meth:`Faults.upload`); the backend asks it whether a starting job must fail (:meth:`Faults.job_failure`).
-A decision is a small value (:class:`Stall`, :class:`Throttle`, :class:`Drop`, :class:`Fail`), so a new
-kind of fault is one more class and one more branch where the request is handled.
+A decision is a small value (:class:`Stall`, :class:`Throttle`, :class:`Refuse`, :class:`Drop`,
+:class:`Fail`), so a new kind of fault is one more class and one more branch where the request is
+handled.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from .exceptions import AmplifyError, LimitExceededException, TooManyRequestsException
+from .exceptions import ERRORS_BY_CODE, AmplifyError, LimitExceededException, TooManyRequestsException
 from .knobs import LOSABLE_OPERATIONS, Counters, Knobs
 
 
@@ -33,6 +34,13 @@ class Throttle:
 
 
 @dataclass(frozen=True)
+class Refuse:
+    """Answer the API call with ``error`` (its status from the model) instead of running it."""
+
+    error: AmplifyError
+
+
+@dataclass(frozen=True)
 class Drop:
     """Read part of the upload's body, then close the connection without an answer."""
 
@@ -42,7 +50,7 @@ class Fail:
     """Read the upload's body in full, then answer HTTP 500 InternalError."""
 
 
-ApiFault = Stall | Throttle
+ApiFault = Stall | Throttle | Refuse
 UploadFault = Stall | Drop | Fail
 
 
@@ -92,13 +100,16 @@ class Faults:
         return True
 
     def api_call(self, operation: str) -> ApiFault | None:
-        """Count the call; the fault a knob injects into it (stall, then throttle), if any."""
+        """Count the call; the fault a knob injects into it (stall, then throttle, then refuse), if any."""
         with self._lock:
             self.counters.count(operation)
             k = self.knobs
             if self._take("stall_next_api_calls", "api_stalled"):
                 return Stall(k.stall_seconds)
             if not self._take("throttle_next_api_calls", "throttled"):
+                if self._take("refuse_next_api_calls", "api_refused"):
+                    message = f"{k.refuse_code} (injected by the emulator's refuse_next_api_calls knob)."
+                    return Refuse(ERRORS_BY_CODE[k.refuse_code](message))
                 return None
             if k.throttle_code == "LimitExceededException":
                 return Throttle(

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .exceptions import BadRequestException, LimitExceededException
+from .exceptions import BadRequestException, LimitExceededException, UploadError
 from .signing import amz_date
 
 STEP_NAME = "DEPLOY"
@@ -84,6 +84,11 @@ class Job:
     def queued(self) -> bool:
         """Started, waiting for a concurrent-job slot."""
         return not self.final_status and self.start_time is not None and self.run_time is None
+
+    @property
+    def ran(self) -> bool:
+        """Reached its deploy step: it ran, or was ended at its start (the 8-hour rule, J7)."""
+        return self.run_time is not None or (self.start_time is not None and self.final_status is not None)
 
     @property
     def due(self) -> float | None:
@@ -224,7 +229,8 @@ def missing_upload(job: Job, job_dir: Path) -> str | None:
 
 
 def cancel(job: Job, job_id: str, branch_name: str, now: float) -> None:
-    """StopJob: an unfinished job is CANCELLED at once; a finished one cannot be stopped."""
+    """StopJob: an unfinished job is CANCELLED at once; a finished one cannot be stopped. A job that was
+    never started stays without a start (its startTime the creation time, no steps)."""
     status = job.status(now)
     if status not in UNFINISHED:
         raise BadRequestException(
@@ -234,8 +240,7 @@ def cancel(job: Job, job_id: str, branch_name: str, now: float) -> None:
     job.final_status = "CANCELLED"
     job.status_reason = "The job was cancelled by StopJob; the previous deployment stays live."
     job.end_time = now
-    if job.start_time is None:
-        job.start_time = now
+    # a never-started job keeps start_time None: its summary keeps the creation time (J3, J13)
 
 
 def finish(job: Job) -> bool:
@@ -261,3 +266,37 @@ def decode_page_token(token: str) -> int:
         return int(json.loads(base64.urlsafe_b64decode(token.encode()))["next"])
     except (ValueError, KeyError, TypeError, binascii.Error) as exc:
         raise BadRequestException("Invalid nextToken.") from exc
+
+
+@dataclass(frozen=True)
+class UploadTarget:
+    """What an upload URL resolved to (the backend checked it); the bytes are streamed outside its lock."""
+
+    app_id: str
+    branch_name: str
+    job_id: int
+    slot: str  # "zip" or the fileMap slot number
+    final_path: Path
+    expected_md5: str | None  # fileMap mode: the md5 the body must have
+    #: the URL signs Content-MD5 (knob upload_content_md5=required): the PUT must carry it, equal to
+    #: the fileMap's md5, or S3 answers 403 SignatureDoesNotMatch
+    md5_signed: bool = False
+
+
+def upload_target(job: Job, app_id: str, branch_name: str, slot: str, jdir: Path, now: float) -> UploadTarget:
+    """Where the upload of ``slot`` of a (signature-checked) job goes; UploadError (S3-style) when the
+    job's URLs are closed or name no such slot."""
+    if job.started or job.final_status:
+        raise UploadError(
+            403,
+            "AccessDenied",
+            f"Access Denied: job {job.job_id} is already {job.status(now)}; its upload URLs are "
+            "closed (emulator rule).",
+        )
+    if slot == "zip" and job.mode == "ZIP":
+        return UploadTarget(app_id, branch_name, job.job_id, slot, jdir / "site.zip", None)
+    if job.mode == "FILES" and slot.isdigit() and int(slot) < len(job.names):
+        assert job.file_map is not None
+        md5 = job.file_map[job.names[int(slot)]].lower()
+        return UploadTarget(app_id, branch_name, job.job_id, slot, jdir / "files" / slot, md5, job.md5_signed)
+    raise UploadError(403, "AccessDenied", "Access Denied (no such upload slot).")

@@ -14,6 +14,15 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 THROTTLE_CODES = ("TooManyRequestsException", "LimitExceededException")
+#: the errors of the model an API call can be refused with (knob refuse_code)
+REFUSE_CODES = (
+    "BadRequestException",
+    "UnauthorizedException",
+    "NotFoundException",
+    "LimitExceededException",
+    "InternalFailureException",
+    "DependentServiceFailureException",
+)
 #: the operations whose answer a knob can lose, and that knob
 LOSABLE_OPERATIONS = {
     "CreateDeployment": "lose_next_create_deployment",
@@ -45,6 +54,11 @@ class Knobs:
     upload_bandwidth: int = _knob(
         0, "cap on upload bytes per second, shared by all uploads in flight (0 = none)"
     )
+    source_url_bandwidth: int = _knob(
+        0,
+        "cap on the bytes per second of the emulator's own download of a StartDeployment sourceUrl (0 = "
+        "none); the job stays PROVISIONING while it downloads",
+    )
     fail_next_uploads: int = _knob(
         0, "the next N uploads are read in full, then answered HTTP 500 InternalError"
     )
@@ -63,6 +77,16 @@ class Knobs:
         "TooManyRequestsException",
         f"the error code of throttled calls: {' or '.join(THROTTLE_CODES)}",
         THROTTLE_CODES,
+    )
+    refuse_next_api_calls: int = _knob(
+        0,
+        "the next N API calls answer refuse_code (with the model's HTTP status) instead of running: an "
+        "error of the API that the emulator's rules never give, such as UnauthorizedException",
+    )
+    refuse_code: str = _knob(
+        "InternalFailureException",
+        f"the error code of refused calls: {', '.join(REFUSE_CODES)}",
+        REFUSE_CODES,
     )
     fail_next_jobs: int = _knob(
         0, "the next N jobs started FAIL (whatever their upload), with fail_reason as step statusReason"
@@ -173,8 +197,8 @@ class Counters:
     bytes_received: int = 0
     uploads_accepted: int = 0
     uploads_rejected: int = 0
-    #: faults injected by knobs: throttled, api_stalled, upload_failed, upload_dropped, upload_stalled,
-    #: job_failed, answer_lost (a lose_next_* knob fired)
+    #: faults injected by knobs: throttled, api_refused, api_stalled, upload_failed, upload_dropped,
+    #: upload_stalled, job_failed, answer_lost (a lose_next_* knob fired)
     injected: dict[str, int] = field(default_factory=dict)
     #: seconds of latency injected by the latency knob, summed over requests
     latency_seconds: float = 0.0

@@ -1,7 +1,8 @@
 """The state model of the emulated Amplify Hosting: apps, branches, jobs and the service's rules.
 
-Nothing here speaks HTTP: responses.py parses requests into the typed arguments of
-:class:`AmplifyBackend`'s operations and serialises what they return; server.py moves the bytes.
+Nothing here speaks HTTP, and nothing here imports the HTTP layer (server, urls, responses, uploads,
+admin, site): responses.py parses requests into the typed arguments of :class:`AmplifyBackend`'s
+operations and serialises what they return; server.py moves the bytes.
 Every operation takes the backend's one re-entrant lock itself; what it returns is either immutable
 or a snapshot taken under that lock (:class:`JobView`).
 
@@ -15,6 +16,7 @@ import contextlib
 import dataclasses
 import secrets
 import shutil
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -24,20 +26,27 @@ from typing import Any
 
 from amplify_deployment_handler.rules import app_id_problem, branch_name_problem
 
-from . import held_files, jobs, signing
+from . import held_files, jobs, paging, signing
 from .clock import Clock
-from .exceptions import BadRequestException, LimitExceededException, NotFoundException, UploadError
+from .content import SiteFile, SiteIndex, SiteSettings, site_settings
+from .exceptions import (
+    BadRequestException,
+    LimitExceededException,
+    NotFoundException,
+    ResourceNotFoundException,
+    UploadError,
+)
 from .faults import Faults
-from .jobs import Deployment, Job, JobView
+from .jobs import Deployment, Job, JobView, UploadTarget, upload_target
 from .knobs import Knobs
-from .site import SiteFile, SiteIndex, SiteSettings, site_settings
 from .source_url import download_zip
-from .state import App, Branch, Settings, app_from_dict
+from .state import App, Branch, Settings, app_from_dict, parse_arn
 from .store import StateStore
-from .uploads import UploadTarget, upload_target
 
 DEFAULT_REGION = "us-east-1"
 MAX_BRANCHES_PER_APP = 50
+#: tags on one app or branch (the model's TagMap: at most 50)
+MAX_TAGS = 50
 
 
 class AmplifyBackend:
@@ -62,6 +71,11 @@ class AmplifyBackend:
         #: called (outside the lock) with the (app id, branch name) pairs DeleteApp/DeleteBranch removed
         self.on_branches_removed: Callable[[list[tuple[str, str]]], None] | None = None
         self.apps: dict[str, App] = {k: app_from_dict(v) for k, v in self.store.load().items()}
+        #: the sourceUrl download threads in flight, and the event that interrupts them
+        self._downloads: set[threading.Thread] = set()
+        self._download_socks: dict[threading.Thread, socket.socket] = {}
+        self._closing = threading.Event()
+        self._fail_interrupted_downloads()
 
     # ------------------------------------------------------------------ plumbing
     @property
@@ -98,12 +112,14 @@ class AmplifyBackend:
             self.store.save({k: asdict(v) for k, v in self.apps.items()})
 
     def close(self) -> None:
+        self._stop_downloads()
         with self._lock:
             self._sites.clear()
             self.store.close()
 
     def reset(self) -> None:
         """Forget every app, branch, job and upload; knobs and counters back to their defaults."""
+        self._stop_downloads()
         with self._lock:
             self._sites.clear()
             self.apps.clear()
@@ -115,17 +131,19 @@ class AmplifyBackend:
         return self.store.job_dir(app_id, branch_name, job_id)
 
     # ------------------------------------------------------------------ lookups
-    def _app(self, app_id: str) -> App:
+    def _app(self, app_id: str, region: str | None = None) -> App:
+        """The app ``app_id`` of ``region`` (None: of any Region). Apps are kept per Region: an app of
+        another Region is not found, as on AWS (ledger A8)."""
         problem = app_id_problem(app_id)
         if problem:
             raise BadRequestException(f"Invalid appId {app_id[:40]!r}: it {problem}.")
         app = self.apps.get(app_id)
-        if app is None:
+        if app is None or (region is not None and app.region != region):
             raise NotFoundException(f"App {app_id} not found.")
         return app
 
-    def _branch(self, app_id: str, branch_name: str) -> Branch:
-        app = self._app(app_id)
+    def _branch(self, app_id: str, branch_name: str, region: str | None = None) -> Branch:
+        app = self._app(app_id, region)
         check_branch_name(branch_name)
         branch = app.branches.get(branch_name)
         if branch is None:
@@ -187,23 +205,32 @@ class AmplifyBackend:
             self.apps[app_id] = app
             return app
 
-    def get_app(self, app_id: str) -> App:
+    def get_app(self, app_id: str, *, region: str | None = None) -> App:
         with self._op(mutating=False):
-            return self._app(app_id)
+            return self._app(app_id, region)
 
-    def update_app(self, app_id: str, settings: Settings) -> App:
+    def list_apps(
+        self, max_results: int | None, next_token: str | None, *, region: str | None = None
+    ) -> tuple[list[App], str | None]:
+        """The apps of ``region``, oldest first, at most ``max_results`` (0..100; 0 or None: 100)."""
+        limit = paging.limit(max_results, 100)
+        with self._op(mutating=False):
+            apps = [a for a in self.apps.values() if region is None or a.region == region]
+            return paging.page(apps, _app_order, limit, next_token)
+
+    def update_app(self, app_id: str, settings: Settings, *, region: str | None = None) -> App:
         """Set the given attributes; the others stay (assumption)."""
         with self._op() as now:
-            app = self._app(app_id)
+            app = self._app(app_id, region)
             for attr, value in settings.items():
                 setattr(app, attr, value)
             app.update_time = now
             return app
 
-    def delete_app(self, app_id: str) -> App:
+    def delete_app(self, app_id: str, *, region: str | None = None) -> App:
         """Delete the app with its branches, their jobs and live content (their sites stop)."""
         with self._op():
-            app = self._app(app_id)
+            app = self._app(app_id, region)
             del self.apps[app_id]
             for branch in app.branches.values():
                 self._drop_branch_content(app_id, branch)
@@ -212,11 +239,17 @@ class AmplifyBackend:
         return app
 
     def create_branch(
-        self, app_id: str, branch_name: str, settings: Settings, tags: dict[str, str] | None = None
+        self,
+        app_id: str,
+        branch_name: str,
+        settings: Settings,
+        tags: dict[str, str] | None = None,
+        *,
+        region: str | None = None,
     ) -> tuple[App, Branch]:
         check_branch_name(branch_name)
         with self._op() as now:
-            app = self._app(app_id)
+            app = self._app(app_id, region)
             if branch_name in app.branches:
                 raise BadRequestException(f"Branch {branch_name} already exists for app {app_id}.")
             if len(app.branches) >= MAX_BRANCHES_PER_APP:
@@ -236,25 +269,39 @@ class AmplifyBackend:
             app.branches[branch_name] = branch
             return app, branch
 
-    def get_branch(self, app_id: str, branch_name: str) -> tuple[App, Branch]:
+    def get_branch(self, app_id: str, branch_name: str, *, region: str | None = None) -> tuple[App, Branch]:
         with self._op(mutating=False):
-            branch = self._branch(app_id, branch_name)
+            branch = self._branch(app_id, branch_name, region)
             return self.apps[app_id], branch
 
-    def update_branch(self, app_id: str, branch_name: str, settings: Settings) -> tuple[App, Branch]:
+    def list_branches(
+        self, app_id: str, max_results: int | None, next_token: str | None, *, region: str | None = None
+    ) -> tuple[App, list[Branch], str | None]:
+        """The app's branches, oldest first, at most ``max_results`` (0..50; 0 or None: 50)."""
+        limit = paging.limit(max_results, 50)
+        with self._op(mutating=False):
+            app = self._app(app_id, region)
+            branches, token = paging.page(list(app.branches.values()), _branch_order, limit, next_token)
+            return app, branches, token
+
+    def update_branch(
+        self, app_id: str, branch_name: str, settings: Settings, *, region: str | None = None
+    ) -> tuple[App, Branch]:
         """Set the given attributes; the others stay (assumption)."""
         with self._op() as now:
-            branch = self._branch(app_id, branch_name)
+            branch = self._branch(app_id, branch_name, region)
             for attr, value in settings.items():
                 setattr(branch, attr, value)
             branch.display_name = branch.display_name or branch_name.replace("/", "-")
             branch.update_time = now
             return self.apps[app_id], branch
 
-    def delete_branch(self, app_id: str, branch_name: str) -> tuple[App, Branch]:
+    def delete_branch(
+        self, app_id: str, branch_name: str, *, region: str | None = None
+    ) -> tuple[App, Branch]:
         """Delete the branch, its jobs (unfinished ones too) and its live content; its site stops."""
         with self._op():
-            branch = self._branch(app_id, branch_name)
+            branch = self._branch(app_id, branch_name, region)
             app = self.apps[app_id]
             del app.branches[branch_name]
             self._drop_branch_content(app_id, branch)
@@ -301,10 +348,12 @@ class AmplifyBackend:
             job.md5_signed,
         )
 
-    def create_deployment(self, app_id: str, branch_name: str, file_map: dict[str, str] | None) -> Deployment:
+    def create_deployment(
+        self, app_id: str, branch_name: str, file_map: dict[str, str] | None, *, region: str | None = None
+    ) -> Deployment:
         """A new job: zip mode without a fileMap (or with an empty one), else one upload URL per file."""
         with self._op() as now:
-            branch = self._branch(app_id, branch_name)
+            branch = self._branch(app_id, branch_name, region)
             self._check_manual(self.apps[app_id])
             jobs.check_no_unfinished(branch.last_job(), now)
             if file_map:
@@ -355,15 +404,17 @@ class AmplifyBackend:
         job_id: str | None,
         source_url: str | None = None,
         source_url_type: str | None = None,
+        *,
+        region: str | None = None,
     ) -> JobView:
         if source_url is not None and job_id:
             raise BadRequestException("Give either jobId (after CreateDeployment) or sourceUrl, not both.")
         if source_url is not None:
-            return self._start_from_source(app_id, branch_name, source_url, source_url_type or "ZIP")
+            return self._start_from_source(app_id, branch_name, source_url, source_url_type or "ZIP", region)
         if not job_id:
             raise BadRequestException("Must specify jobId or sourceUrl for StartDeploymentRequest.")
         with self._op() as now:
-            branch = self._branch(app_id, branch_name)
+            branch = self._branch(app_id, branch_name, region)
             self._check_manual(self.apps[app_id])
             job = self._job(branch, job_id)
             jobs.check_startable(job, job_id, branch_name, now)
@@ -375,7 +426,11 @@ class AmplifyBackend:
             self._begin(app_id, branch_name, job, now)
             return self._view(branch, job, now)
 
-    def _start_from_source(self, app_id: str, branch_name: str, source_url: str, url_type: str) -> JobView:
+    def _start_from_source(
+        self, app_id: str, branch_name: str, source_url: str, url_type: str, region: str | None
+    ) -> JobView:
+        """Create the job and answer at once, PROVISIONING; the zip downloads in a thread of its own
+        (ledger Q5), after which the job starts like an uploaded one."""
         if url_type not in ("ZIP", "BUCKET_PREFIX"):
             raise BadRequestException(f"sourceUrlType must be ZIP or BUCKET_PREFIX, got {url_type!r}.")
         if url_type == "BUCKET_PREFIX":
@@ -384,7 +439,7 @@ class AmplifyBackend:
                 "http URL of a zip, or CreateDeployment."
             )
         with self._op() as now:
-            branch = self._branch(app_id, branch_name)
+            branch = self._branch(app_id, branch_name, region)
             self._check_manual(self.apps[app_id])
             jobs.check_no_unfinished(branch.last_job(), now)
             self._check_concurrency()
@@ -392,30 +447,91 @@ class AmplifyBackend:
             job.source_url = source_url
             job.source_url_type = url_type
             job.provisioning = True
-            dest = self.job_dir(app_id, branch_name, job.job_id) / "site.zip"
-        error = download_zip(source_url, dest)  # outside the lock: other calls see PROVISIONING
-        with self._op() as now:
-            job.provisioning = False
-            app = self.apps.get(app_id)
-            if app is None or app.branches.get(branch_name) is not branch:  # deleted while downloading
-                if app is None or branch_name not in app.branches:  # else the folder is the new branch's
-                    self._trash.append(self.store.branch_dir(app_id, branch_name))
-                raise NotFoundException(
-                    f"Branch {branch_name} of app {app_id} was deleted while its sourceUrl was downloaded."
-                )
-            if not job.final_status:  # else stopped while downloading
-                self._begin(app_id, branch_name, job, now)
-                if error:
-                    job.failure = error
+            # a private file: a branch deleted and made again meanwhile has a job of the same id
+            dest = self.content_dir / ".downloads" / f"{job.secret[:24]}.zip"
+            thread = threading.Thread(
+                target=self._download, args=(branch, job, dest), name=f"amplify-source-{app_id}", daemon=True
+            )
+            self._downloads.add(thread)
+            thread.start()
             return self._view(branch, job, now)
 
-    def get_job(self, app_id: str, branch_name: str, job_id: str) -> JobView:
+    def _pace(self, nbytes: int) -> bool:
+        """Hold a sourceUrl download to the ``source_url_bandwidth`` knob, read again every 50 ms (so a
+        changed cap applies at once); False once the backend closes."""
+        owed = float(nbytes)
+        while owed > 0 and (cap := self.knobs.source_url_bandwidth) > 0:
+            step = min(owed, cap * 0.05)
+            if self._closing.wait(step / cap):
+                return False
+            owed -= step
+        return not self._closing.is_set()
+
+    def _opened(self, sock: socket.socket) -> None:
+        self._download_socks[threading.current_thread()] = sock
+        if self._closing.is_set():
+            _cut(sock)
+
+    def _download(self, branch: Branch, job: Job, dest: Path) -> None:
+        """The download thread of a sourceUrl job: fetch, then start the job (or let it fail)."""
+        try:
+            error = download_zip(job.source_url or "", dest, self._pace, self._opened)
+            if self._closing.is_set():
+                return
+            with self._op() as now:
+                job.provisioning = False
+                app = self.apps.get(branch.app_id)
+                if app is None or app.branches.get(branch.branch_name) is not branch or job.final_status:
+                    return  # deleted or stopped while downloading: nothing left to start
+                if error is None:
+                    jdir = self.job_dir(branch.app_id, branch.branch_name, job.job_id)
+                    jdir.mkdir(parents=True, exist_ok=True)
+                    dest.replace(jdir / "site.zip")
+                self._begin(branch.app_id, branch.branch_name, job, now)
+                if error:
+                    job.failure = error
+        finally:
+            dest.unlink(missing_ok=True)
+            self._downloads.discard(threading.current_thread())
+            self._download_socks.pop(threading.current_thread(), None)
+
+    def _stop_downloads(self) -> None:
+        """Interrupt the sourceUrl downloads in flight and wait (briefly) for their threads."""
+        self._closing.set()
+        for sock in list(self._download_socks.values()):
+            _cut(sock)
+        for thread in list(self._downloads):
+            thread.join(timeout=5)
+        self._closing.clear()
+
+    def _fail_interrupted_downloads(self) -> None:
+        """A persisted job still PROVISIONING lost its download when its emulator stopped: FAILED."""
+        now = self.now()
+        for app in self.apps.values():
+            for branch in app.branches.values():
+                for job in branch.jobs.values():
+                    if job.provisioning and not job.final_status:
+                        job.provisioning = False
+                        job.final_status = "FAILED"
+                        job.start_time = job.end_time = now
+                        job.status_reason = (
+                            "The emulator stopped while it downloaded the sourceUrl; deploy again. The "
+                            "previous deployment stays live."
+                        )
+
+    def get_job(self, app_id: str, branch_name: str, job_id: str, *, region: str | None = None) -> JobView:
         with self._op(mutating=False) as now:
-            branch = self._branch(app_id, branch_name)
+            branch = self._branch(app_id, branch_name, region)
             return self._view(branch, self._job(branch, job_id), now)
 
     def list_jobs(
-        self, app_id: str, branch_name: str, max_results: int | None, next_token: str | None
+        self,
+        app_id: str,
+        branch_name: str,
+        max_results: int | None,
+        next_token: str | None,
+        *,
+        region: str | None = None,
     ) -> tuple[list[JobView], str | None]:
         """Newest first. ``nextToken`` is opaque: base64 of the id of the next job to list."""
         if max_results is not None and not 0 <= max_results <= 50:
@@ -423,14 +539,14 @@ class AmplifyBackend:
         limit = max_results or 50
         start = jobs.decode_page_token(next_token) if next_token else None
         with self._op(mutating=False) as now:
-            branch = self._branch(app_id, branch_name)
+            branch = self._branch(app_id, branch_name, region)
             ids = sorted((i for i in branch.jobs if start is None or i <= start), reverse=True)
             page = [self._view(branch, branch.jobs[i], now) for i in ids[:limit]]
             return page, jobs.encode_page_token(ids[limit]) if len(ids) > limit else None
 
-    def stop_job(self, app_id: str, branch_name: str, job_id: str) -> JobView:
+    def stop_job(self, app_id: str, branch_name: str, job_id: str, *, region: str | None = None) -> JobView:
         with self._op() as now:
-            branch = self._branch(app_id, branch_name)
+            branch = self._branch(app_id, branch_name, region)
             job = self._job(branch, job_id)
             jobs.cancel(job, job_id, branch_name, now)
             self._trash.append(self.job_dir(app_id, branch_name, job.job_id))
@@ -441,6 +557,41 @@ class AmplifyBackend:
         with self._op(mutating=False) as now:
             found = self._by_key(app_id, bkey, job_id)
             return None if found is None else self._view(*found, now)
+
+    # ------------------------------------------------------------------ tags
+    def _tagged(self, arn: str, region: str | None) -> App | Branch:
+        """The app or branch an ARN names (ResourceNotFoundException when none, or of another Region)."""
+        found = parse_arn(arn)
+        app = self.apps.get(found[1]) if found else None
+        if found is None or app is None or app.region != found[0] or region not in (None, found[0]):
+            raise ResourceNotFoundException(f"Resource {arn[:200]} not found.")
+        if found[2] is None:
+            return app
+        branch = app.branches.get(found[2])
+        if branch is None:
+            raise ResourceNotFoundException(f"Resource {arn[:200]} not found.")
+        return branch
+
+    def list_tags(self, arn: str, *, region: str | None = None) -> dict[str, str]:
+        with self._op(mutating=False):
+            return dict(self._tagged(arn, region).tags)
+
+    def tag_resource(self, arn: str, tags: dict[str, str], *, region: str | None = None) -> None:
+        """Add or replace the given tags; at most 50 tags on a resource (model TagMap)."""
+        with self._op():
+            resource = self._tagged(arn, region)
+            merged = {**resource.tags, **tags}
+            if len(merged) > MAX_TAGS:
+                raise BadRequestException(
+                    f"Resource {arn[:200]} would have {len(merged)} tags; at most {MAX_TAGS} are allowed."
+                )
+            resource.tags = merged
+
+    def untag_resource(self, arn: str, keys: list[str], *, region: str | None = None) -> None:
+        """Remove the given tag keys (a key it does not have is ignored: assumption)."""
+        with self._op():
+            resource = self._tagged(arn, region)
+            resource.tags = {k: v for k, v in resource.tags.items() if k not in keys}
 
     # ------------------------------------------------------------------ progression
     def _advance(self, now: float) -> None:
@@ -534,6 +685,20 @@ class AmplifyBackend:
             if job.mode == "FILES":
                 return self._sites.file_of_map(jdir, job.names, name)
             return self._sites.file_of_zip(jdir / "site.zip", name)
+
+
+def _app_order(app: App) -> paging.SortKey:
+    return app.create_time, app.app_id
+
+
+def _branch_order(branch: Branch) -> paging.SortKey:
+    return branch.create_time, branch.branch_name
+
+
+def _cut(sock: socket.socket) -> None:
+    """Unblock a download's read by shutting its socket down."""
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
 
 
 def check_branch_name(name: str) -> None:

@@ -16,7 +16,13 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, quote
 
-from .exceptions import MODELED_ERRORS, AmplifyError, BadRequestException, NotFoundException
+from .exceptions import (
+    MODELED_ERRORS,
+    AmplifyError,
+    BadRequestException,
+    NotFoundException,
+    ResourceNotFoundException,
+)
 from .httpd import Response
 from .jobs import STEP_NAME, JobView
 from .models import DEFAULT_REGION, AmplifyBackend, check_branch_name
@@ -26,17 +32,30 @@ MD5_RE = re.compile(r"^[0-9a-fA-F]{32}$")
 #: StartDeployment's sourceUrl, as the model constrains it (pattern and max length)
 SOURCE_URL_RE = re.compile(r"^(s3|https|http)://")
 SOURCE_URL_MAX = 3000
+#: the model's TagKey pattern (``+-=`` is a range, as in the model) and TagMap/TagKeyList sizes
+TAG_KEY_RE = re.compile(r"^(?!aws:)[a-zA-Z+-=._:/]+$")
+MAX_TAG_KEYS = 50
+NEXT_TOKEN_MAX = 2000
 
 
 @dataclass(frozen=True)
 class Request:
     """An API request: the (unquoted) path parameters, the query string, the headers (lower-case
-    names) and the JSON body."""
+    names), the JSON body and the operation's name."""
 
     params: dict[str, str]
     query: str
     headers: dict[str, str]
     body: dict[str, Any]
+    operation: str = ""
+
+    @property
+    def region(self) -> str:
+        """The Region the request is signed for: apps are kept per Region (ledger A8)."""
+        return region_of(self.headers)
+
+    def query_values(self, name: str) -> list[str]:
+        return parse_qs(self.query).get(name, [])
 
 
 ResponseFunction = Callable[[AmplifyBackend, Request], Response]
@@ -51,14 +70,18 @@ def json_response(status: int, data: Any) -> Response:
 
 
 def error_response(err: AmplifyError) -> Response:
-    resp = json_response(err.status, {"message": err.message})
+    body = {"message": err.message}
+    if isinstance(err, ResourceNotFoundException):  # its shape requires code as well
+        body["code"] = err.code
+    resp = json_response(err.status, body)
     resp.headers["x-amzn-ErrorType"] = err.code
     return resp
 
 
 def as_modeled(operation: str, err: AmplifyError) -> AmplifyError:
     """Answer an error the operation does not declare as the declared BadRequestException."""
-    if isinstance(err, NotFoundException) and err.code not in MODELED_ERRORS[operation]:
+    declared = MODELED_ERRORS.get(operation, ("BadRequestException",))
+    if isinstance(err, NotFoundException) and err.code not in declared:
         return BadRequestException(err.message)
     return err
 
@@ -74,7 +97,7 @@ def dispatch(
 ) -> Response:
     """Run one API operation; every AmplifyError becomes its REST-JSON error answer."""
     try:
-        return function(backend, Request(params, query, headers, parse_body(raw_body)))
+        return function(backend, Request(params, query, headers, parse_body(raw_body), operation))
     except AmplifyError as err:
         return error_response(as_modeled(operation, err))
 
@@ -235,12 +258,53 @@ def _source_url(value: str | None) -> str | None:
 
 def _max_results(query: dict[str, list[str]]) -> int | None:
     values = query.get("maxResults")
-    if not values:
+    if not values or values[0] == "":
         return None
     try:
         return int(values[0])
     except ValueError as exc:
         raise BadRequestException("maxResults must be an integer.") from exc
+
+
+def _token(query: dict[str, list[str]]) -> str | None:
+    values = query.get("nextToken")
+    if not values or not values[0]:
+        return None
+    if len(values[0]) > NEXT_TOKEN_MAX:
+        raise BadRequestException(f"nextToken: at most {NEXT_TOKEN_MAX} characters.")
+    return values[0]
+
+
+def _tag_key(key: Any) -> str:
+    if not isinstance(key, str) or not TAG_KEY_RE.match(key) or len(key) > 128:
+        raise BadRequestException(
+            f"Invalid tag key {str(key)[:80]!r}: 1..128 characters of letters and + - = . _ : /, not "
+            "starting with aws:."
+        )
+    return key
+
+
+def _tags(value: Any) -> dict[str, str]:
+    """A TagMap as the model constrains it: at most 50 tags, keys and values by their patterns."""
+    if value is None:
+        return {}
+    tags = _string_map("tags", value)
+    if len(tags) > MAX_TAG_KEYS:
+        raise BadRequestException(f"tags: at most {MAX_TAG_KEYS} tags, got {len(tags)}.")
+    for key, tag_value in tags.items():
+        _tag_key(key)
+        if len(tag_value) > 256 or not all(c.isalnum() or c.isspace() or c in "_.:/=+-@" for c in tag_value):
+            raise BadRequestException(
+                f"Invalid value of tag {key!r}: at most 256 letters, digits, spaces and _ . : / = + - @."
+            )
+    return tags
+
+
+def _resource_arn(req: Request) -> str:
+    arn = req.params["resourceArn"]
+    if not arn.startswith("arn:aws:amplify:") or len(arn) > 2048:
+        raise BadRequestException(f"Invalid resourceArn {arn[:80]!r}: an arn:aws:amplify: ARN is expected.")
+    return arn
 
 
 # ---------------------------------------------------------------------- serialisers
@@ -337,7 +401,8 @@ def job_summary_json(view: JobView) -> dict[str, Any]:
 def job_json(view: JobView) -> dict[str, Any]:
     job, status = view.job, view.status
     steps = []
-    if job.run_time is not None and status != "PENDING" or job.final_status:
+    # one DEPLOY step once the job runs; a job stopped before it was ever started has none (J11, J13)
+    if (job.run_time is not None and status != "PENDING") or (job.final_status and job.ran):
         start = job.start_time if job.start_time is not None else job.create_time
         step: dict[str, Any] = {
             "stepName": STEP_NAME,
@@ -362,13 +427,23 @@ def create_app(backend: AmplifyBackend, req: Request) -> Response:
     repository = body.get("repository") or ""
     if not isinstance(repository, str):
         raise BadRequestException("repository must be a string.")
-    tags = _string_map("tags", body.get("tags") or {})
-    app = backend.create_app(name, settings, region=region_of(req.headers), repository=repository, tags=tags)
+    app = backend.create_app(
+        name, settings, region=req.region, repository=repository, tags=_tags(body.get("tags"))
+    )
     return json_response(200, {"app": app_json(app)})
 
 
 def get_app(backend: AmplifyBackend, req: Request) -> Response:
-    return json_response(200, {"app": app_json(backend.get_app(req.params["appId"]))})
+    return json_response(200, {"app": app_json(backend.get_app(req.params["appId"], region=req.region))})
+
+
+def list_apps(backend: AmplifyBackend, req: Request) -> Response:
+    query = parse_qs(req.query)
+    apps, token = backend.list_apps(_max_results(query), _token(query), region=req.region)
+    data: dict[str, Any] = {"apps": [app_json(app) for app in apps]}
+    if token:
+        data["nextToken"] = token
+    return json_response(200, data)
 
 
 def update_app(backend: AmplifyBackend, req: Request) -> Response:
@@ -378,12 +453,12 @@ def update_app(backend: AmplifyBackend, req: Request) -> Response:
                 f"{member} cannot be set by UpdateApp in the Amplify emulator: its apps take manual "
                 "deployments only, without a Git repository (emulator rule)."
             )
-    app = backend.update_app(req.params["appId"], _settings(req.body, APP_FIELDS))
+    app = backend.update_app(req.params["appId"], _settings(req.body, APP_FIELDS), region=req.region)
     return json_response(200, {"app": app_json(app)})
 
 
 def delete_app(backend: AmplifyBackend, req: Request) -> Response:
-    return json_response(200, {"app": app_json(backend.delete_app(req.params["appId"]))})
+    return json_response(200, {"app": app_json(backend.delete_app(req.params["appId"], region=req.region))})
 
 
 def _branch_response(app_branch: tuple[App, Branch]) -> Response:
@@ -396,26 +471,47 @@ def create_branch(backend: AmplifyBackend, req: Request) -> Response:
         raise BadRequestException("branchName is required.")
     check_branch_name(name)
     settings = _settings(req.body, BRANCH_FIELDS)
-    tags = _string_map("tags", req.body.get("tags") or {})
-    return _branch_response(backend.create_branch(req.params["appId"], name, settings, tags))
+    tags = _tags(req.body.get("tags"))
+    return _branch_response(
+        backend.create_branch(req.params["appId"], name, settings, tags, region=req.region)
+    )
 
 
 def get_branch(backend: AmplifyBackend, req: Request) -> Response:
-    return _branch_response(backend.get_branch(req.params["appId"], req.params["branchName"]))
+    return _branch_response(
+        backend.get_branch(req.params["appId"], req.params["branchName"], region=req.region)
+    )
+
+
+def list_branches(backend: AmplifyBackend, req: Request) -> Response:
+    query = parse_qs(req.query)
+    app, branches, token = backend.list_branches(
+        req.params["appId"], _max_results(query), _token(query), region=req.region
+    )
+    data: dict[str, Any] = {"branches": [branch_json(app, branch) for branch in branches]}
+    if token:
+        data["nextToken"] = token
+    return json_response(200, data)
 
 
 def update_branch(backend: AmplifyBackend, req: Request) -> Response:
     settings = _settings(req.body, BRANCH_FIELDS)
-    return _branch_response(backend.update_branch(req.params["appId"], req.params["branchName"], settings))
+    return _branch_response(
+        backend.update_branch(req.params["appId"], req.params["branchName"], settings, region=req.region)
+    )
 
 
 def delete_branch(backend: AmplifyBackend, req: Request) -> Response:
-    return _branch_response(backend.delete_branch(req.params["appId"], req.params["branchName"]))
+    return _branch_response(
+        backend.delete_branch(req.params["appId"], req.params["branchName"], region=req.region)
+    )
 
 
 def create_deployment(backend: AmplifyBackend, req: Request) -> Response:
     file_map = _file_map(req.body.get("fileMap"))
-    dep = backend.create_deployment(req.params["appId"], req.params["branchName"], file_map)
+    dep = backend.create_deployment(
+        req.params["appId"], req.params["branchName"], file_map, region=req.region
+    )
     return json_response(
         200,
         {
@@ -437,20 +533,22 @@ def start_deployment(backend: AmplifyBackend, req: Request) -> Response:
         body.get("jobId"),
         _source_url(body.get("sourceUrl")),
         body.get("sourceUrlType"),
+        region=req.region,
     )
     return json_response(200, {"jobSummary": job_summary_json(view)})
 
 
 def get_job(backend: AmplifyBackend, req: Request) -> Response:
-    view = backend.get_job(req.params["appId"], req.params["branchName"], req.params["jobId"])
+    view = backend.get_job(
+        req.params["appId"], req.params["branchName"], req.params["jobId"], region=req.region
+    )
     return json_response(200, {"job": job_json(view)})
 
 
 def list_jobs(backend: AmplifyBackend, req: Request) -> Response:
     query = parse_qs(req.query)
-    token = query.get("nextToken", [None])[0]
     views, next_token = backend.list_jobs(
-        req.params["appId"], req.params["branchName"], _max_results(query), token
+        req.params["appId"], req.params["branchName"], _max_results(query), _token(query), region=req.region
     )
     data: dict[str, Any] = {"jobSummaries": [job_summary_json(v) for v in views]}
     if next_token:
@@ -459,5 +557,38 @@ def list_jobs(backend: AmplifyBackend, req: Request) -> Response:
 
 
 def stop_job(backend: AmplifyBackend, req: Request) -> Response:
-    view = backend.stop_job(req.params["appId"], req.params["branchName"], req.params["jobId"])
+    view = backend.stop_job(
+        req.params["appId"], req.params["branchName"], req.params["jobId"], region=req.region
+    )
     return json_response(200, {"jobSummary": job_summary_json(view)})
+
+
+def tag_resource(backend: AmplifyBackend, req: Request) -> Response:
+    tags = req.body.get("tags")
+    if tags is None:
+        raise BadRequestException("tags is required.")
+    backend.tag_resource(_resource_arn(req), _tags(tags), region=req.region)
+    return json_response(200, {})
+
+
+def untag_resource(backend: AmplifyBackend, req: Request) -> Response:
+    keys = req.query_values("tagKeys")
+    if not 1 <= len(keys) <= MAX_TAG_KEYS:
+        raise BadRequestException(f"tagKeys: 1..{MAX_TAG_KEYS} tag keys are required.")
+    for key in keys:
+        _tag_key(key)
+    backend.untag_resource(_resource_arn(req), keys, region=req.region)
+    return json_response(200, {})
+
+
+def list_tags_for_resource(backend: AmplifyBackend, req: Request) -> Response:
+    return json_response(200, {"tags": backend.list_tags(_resource_arn(req), region=req.region)})
+
+
+def not_emulated(backend: AmplifyBackend, req: Request) -> Response:
+    """An operation of the model that the sandbox does not emulate: a declared BadRequestException
+    (every operation declares it) that says so, rather than an unknown-operation answer."""
+    raise BadRequestException(
+        f"{req.operation} is not emulated by the Amplify sandbox (amplify-sandbox emulator); it serves "
+        "apps, branches, manual deployments, jobs and tags. See docs/emulator.md."
+    )

@@ -2,7 +2,8 @@
 which starts it, owns the backend and starts one site server per branch on demand.
 
 A request goes: :class:`ApiHandler` -> urls.py's route -> responses.py / uploads.py / admin.py ->
-models.py. The handler applies the per-request fault knobs (latency, stall, throttle) first.
+models.py. The handler applies the per-request fault knobs (latency, stall, throttle) first. Imports
+go one way: this module imports the others, none of them imports it (tests/emulator/test_layers.py).
 """
 
 from __future__ import annotations
@@ -17,17 +18,19 @@ from urllib.parse import urlsplit
 from . import admin, responses, uploads, urls
 from .clock import Clock
 from .exceptions import InternalFailureException
-from .faults import Stall, Throttle
+from .faults import Refuse, Stall, Throttle
 from .httpd import QuietHandler, Response, Server, log, stop_servers
 from .knobs import Knobs
 from .models import AmplifyBackend
 from .site import SiteServer
 
-UNKNOWN_OPERATION = Response(
-    404,
-    b'{"message": "Unknown operation"}',
-    {"Content-Type": "application/json", "x-amzn-ErrorType": "UnknownOperationException"},
-)
+
+def unknown_operation(method: str, path: str) -> Response:
+    """A request that is no operation of the model (every operation has a route): API Gateway's
+    answer, with a request id as every answer has."""
+    resp = responses.json_response(404, {"message": f"Unknown operation: {method} {path[:100]}"})
+    resp.headers["x-amzn-ErrorType"] = "UnknownOperationException"
+    return resp
 
 
 class ApiServer(Server):
@@ -62,19 +65,19 @@ class ApiHandler(QuietHandler):
             self.send(admin.answer(self.server.emulator, function, request))
             return
         if path.startswith(urls.UPLOAD_PREFIX):
-            uploads.handle_put(self, path, parts.query)
+            uploads.handle_put(self, self.server.emulator.backend, self.wait_or_stall, path, parts.query)
             return
         raw = self.read_body()
         found = urls.match(self.command, path)
         if found is None:
-            self.send(UNKNOWN_OPERATION)
+            self.send(unknown_operation(self.command, path))
             return
         route, params = found
         backend = self.server.emulator.backend
         fault = backend.faults.api_call(route.operation)
         if self.wait_or_stall(fault):
             return
-        if isinstance(fault, Throttle):
+        if isinstance(fault, Throttle | Refuse):
             self.send(responses.error_response(fault.error))
             return
         headers = {k.lower(): v for k, v in self.headers.items()}

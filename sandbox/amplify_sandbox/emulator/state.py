@@ -4,8 +4,10 @@ see jobs.py), and their plain-data form in ``state.json``. The rules that change
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
 from .jobs import Job
 from .store import branch_key
@@ -13,6 +15,10 @@ from .store import branch_key
 ACCOUNT_ID = "123456789012"
 PLATFORMS = ("WEB", "WEB_DYNAMIC", "WEB_COMPUTE")
 STAGES = ("PRODUCTION", "BETA", "DEVELOPMENT", "EXPERIMENTAL", "PULL_REQUEST")
+#: an app's ARN, or a branch's (its name quoted, as ``branchArn`` shows it)
+ARN_RE = re.compile(
+    rf"^arn:aws:amplify:(?P<region>[a-z0-9-]+):{ACCOUNT_ID}:apps/(?P<app>[^/]+)(?:/branches/(?P<branch>[^/]+))?$"
+)
 
 
 @dataclass(kw_only=True)
@@ -90,3 +96,12 @@ def app_from_dict(data: dict[str, Any]) -> App:
         jobs = {int(k): Job(**v) for k, v in b.pop("jobs").items()}
         branches[name] = Branch(jobs=jobs, **b)
     return App(branches=branches, **data)
+
+
+def parse_arn(arn: str) -> tuple[str, str, str | None] | None:
+    """(Region, app id, branch name or None) of an app's or a branch's ARN, or None."""
+    m = ARN_RE.match(arn)
+    if m is None:
+        return None
+    branch = m.group("branch")
+    return m.group("region"), m.group("app"), None if branch is None else unquote(branch)

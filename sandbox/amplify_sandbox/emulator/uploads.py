@@ -3,6 +3,8 @@
 A body is streamed to a temporary file in 1 MiB chunks (64 KiB under a bandwidth cap) with its md5
 computed on the way, never held in memory, then checked (fileMap md5, Content-MD5, zip) and handed to
 the backend, which moves it in place unless its job was started meanwhile. Errors are S3-style XML.
+Which slot a URL opens, and whether it is still open, is the model's rule (jobs.py's
+:func:`~.jobs.upload_target`); this module calls the backend, never the reverse.
 """
 
 from __future__ import annotations
@@ -11,56 +13,26 @@ import base64
 import hashlib
 import tempfile
 import time
-import zipfile
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
 from . import faults
+from .content import check_zip
 from .exceptions import UploadError
-from .httpd import CHUNK, Response
-from .jobs import Job
+from .httpd import CHUNK, QuietHandler, Response
+from .jobs import UploadTarget
 from .signing import Presigned, UploadAddress
 
 if TYPE_CHECKING:
-    from .server import ApiHandler
+    from .models import AmplifyBackend
+
+#: applies the latency knob and an injected stall to a request: True when it stalled and hung up
+WaitOrStall = Callable[[object], bool]
 
 #: an early error answer drains a body up to this size to keep the connection; bigger ones are closed
 DRAIN_LIMIT = 1 << 20
-
-
-@dataclass(frozen=True)
-class UploadTarget:
-    """What an upload URL resolved to (the backend checked it); the bytes are streamed outside its lock."""
-
-    app_id: str
-    branch_name: str
-    job_id: int
-    slot: str  # "zip" or the fileMap slot number
-    final_path: Path
-    expected_md5: str | None  # fileMap mode: the md5 the body must have
-    #: the URL signs Content-MD5 (knob upload_content_md5=required): the PUT must carry it, equal to
-    #: the fileMap's md5, or S3 answers 403 SignatureDoesNotMatch
-    md5_signed: bool = False
-
-
-def upload_target(job: Job, app_id: str, branch_name: str, slot: str, jdir: Path, now: float) -> UploadTarget:
-    """Where the upload of ``slot`` of a (signature-checked) job goes; UploadError when it may not."""
-    if job.started or job.final_status:
-        raise UploadError(
-            403,
-            "AccessDenied",
-            f"Access Denied: job {job.job_id} is already {job.status(now)}; its upload URLs are "
-            "closed (emulator rule).",
-        )
-    if slot == "zip" and job.mode == "ZIP":
-        return UploadTarget(app_id, branch_name, job.job_id, slot, jdir / "site.zip", None)
-    if job.mode == "FILES" and slot.isdigit() and int(slot) < len(job.names):
-        assert job.file_map is not None
-        md5 = job.file_map[job.names[int(slot)]].lower()
-        return UploadTarget(app_id, branch_name, job.job_id, slot, jdir / "files" / slot, md5, job.md5_signed)
-    raise UploadError(403, "AccessDenied", "Access Denied (no such upload slot).")
 
 
 def check_signed_md5(target: UploadTarget, content_md5: str | None) -> None:
@@ -77,17 +49,6 @@ def check_signed_md5(target: UploadTarget, content_md5: str | None) -> None:
         )
 
 
-def check_zip(path: Path) -> None:
-    """A deployment zip must at least have a readable central directory (emulator rule)."""
-    try:
-        with zipfile.ZipFile(path) as zf:
-            zf.infolist()
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
-        raise UploadError(
-            400, "InvalidZip", f"The uploaded body is not a valid zip file ({exc}) (emulator rule)."
-        ) from exc
-
-
 def s3_error(err: UploadError) -> Response:
     message = err.message.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     xml = (
@@ -97,9 +58,9 @@ def s3_error(err: UploadError) -> Response:
     return Response(err.status, xml, {"Content-Type": "application/xml"})
 
 
-def _reject(req: ApiHandler, err: UploadError, body_left: int = 0) -> None:
+def _reject(req: QuietHandler, backend: AmplifyBackend, err: UploadError, body_left: int = 0) -> None:
     """Answer an S3 error; drain a small unread body, close the connection on a big one."""
-    req.server.emulator.backend.faults.count("uploads_rejected")
+    backend.faults.count("uploads_rejected")
     if body_left > DRAIN_LIMIT:
         req.close_connection = True
     elif body_left > 0:
@@ -107,9 +68,10 @@ def _reject(req: ApiHandler, err: UploadError, body_left: int = 0) -> None:
     req.send(s3_error(err))
 
 
-def _receive(req: ApiHandler, length: int, tmp_dir: Path) -> tuple[Path, bytes] | None:
+def _receive(
+    req: QuietHandler, backend: AmplifyBackend, length: int, tmp_dir: Path
+) -> tuple[Path, bytes] | None:
     """Stream ``length`` body bytes to a temporary file under the bandwidth cap; None if cut short."""
-    backend = req.server.emulator.backend
     md5 = hashlib.md5()  # noqa: S324 - S3's ETag / the fileMap digest
     with tempfile.NamedTemporaryFile(dir=tmp_dir, delete=False) as out:
         tmp = Path(out.name)
@@ -134,30 +96,36 @@ def _receive(req: ApiHandler, length: int, tmp_dir: Path) -> tuple[Path, bytes] 
     return tmp, md5.digest()
 
 
-def handle_put(req: ApiHandler, path: str, query: str) -> None:
-    """Answer one request to an upload URL."""
-    backend = req.server.emulator.backend
+def handle_put(
+    req: QuietHandler, backend: AmplifyBackend, wait_or_stall: WaitOrStall, path: str, query: str
+) -> None:
+    """Answer one request to an upload URL (``wait_or_stall``: the API server's latency and stall)."""
     length_header = req.headers.get("Content-Length")
     chunked = "chunked" in (req.headers.get("Transfer-Encoding") or "").lower()
     if req.command != "PUT":
         _reject(
-            req, UploadError(405, "MethodNotAllowed", "Upload URLs accept PUT only."), int(length_header or 0)
+            req,
+            backend,
+            UploadError(405, "MethodNotAllowed", "Upload URLs accept PUT only."),
+            int(length_header or 0),
         )
         return
     fault = backend.faults.upload()
-    if req.wait_or_stall(fault):
+    if wait_or_stall(fault):
         return
     if length_header is None or chunked:
         req.close_connection = True
         _reject(
-            req, UploadError(411, "MissingContentLength", "You must provide the Content-Length HTTP header.")
+            req,
+            backend,
+            UploadError(411, "MissingContentLength", "You must provide the Content-Length HTTP header."),
         )
         return
     try:
         length = int(length_header)
     except ValueError:
         req.close_connection = True
-        _reject(req, UploadError(400, "InvalidArgument", "Bad Content-Length."))
+        _reject(req, backend, UploadError(400, "InvalidArgument", "Bad Content-Length."))
         return
     try:
         if length > backend.knobs.max_upload_bytes:
@@ -168,13 +136,13 @@ def handle_put(req: ApiHandler, path: str, query: str) -> None:
         target = backend.resolve_upload(address, Presigned.from_query(dict(parse_qsl(query))))
         check_signed_md5(target, req.headers.get("Content-MD5"))
     except UploadError as err:
-        _reject(req, err, length)
+        _reject(req, backend, err, length)
         return
     if isinstance(fault, faults.Drop):  # read part of the body, then hang up mid-transfer
         req.rfile.read(min(length // 2, CHUNK))
         req.hang_up()
         return
-    received = _receive(req, length, backend.upload_tmp_dir(target))
+    received = _receive(req, backend, length, backend.upload_tmp_dir(target))
     if received is None:
         return
     tmp, md5 = received
@@ -200,7 +168,7 @@ def handle_put(req: ApiHandler, path: str, query: str) -> None:
             check_zip(tmp)
         backend.commit_upload(target, tmp)
     except UploadError as err:
-        _reject(req, err)
+        _reject(req, backend, err)
         return
     finally:
         tmp.unlink(missing_ok=True)

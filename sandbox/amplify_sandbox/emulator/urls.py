@@ -14,17 +14,17 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 from . import admin, responses
 from .httpd import Response
 from .signing import PREFIX as UPLOAD_PREFIX
 
-if TYPE_CHECKING:
-    from .server import AmplifyEmulator
-
 ADMIN_PREFIX = "/_sandbox/"
+_BRANCH = "/apps/{appId}/branches/{branchName}"
+_ENVS = "/apps/{appId}/backendenvironments"
+_ENV = _ENVS + "/{environmentName}"
+_DOMAIN = "/apps/{appId}/domains/{domainName}"
 
 
 def _compile(template: str) -> re.Pattern[str]:
@@ -46,38 +46,57 @@ class Route:
         object.__setattr__(self, "pattern", _compile(self.uri))
 
 
+_NOT_EMULATED = responses.not_emulated
+
+#: every operation of the model, one line each (tests/emulator/test_service_model.py checks the list
+#: and each method and URI against it). ``_NOT_EMULATED`` (``responses.not_emulated``) answers a
+#: declared BadRequestException saying the sandbox does not emulate the operation; emulating one is
+#: its function in responses.py (and its errors in exceptions.MODELED_ERRORS) in place of that.
 ROUTES: dict[str, Route] = {
     route.operation: route
     for route in (
         Route("CreateApp", "POST", "/apps", responses.create_app),
+        Route("ListApps", "GET", "/apps", responses.list_apps),
         Route("GetApp", "GET", "/apps/{appId}", responses.get_app),
         Route("UpdateApp", "POST", "/apps/{appId}", responses.update_app),
         Route("DeleteApp", "DELETE", "/apps/{appId}", responses.delete_app),
         Route("CreateBranch", "POST", "/apps/{appId}/branches", responses.create_branch),
+        Route("ListBranches", "GET", "/apps/{appId}/branches", responses.list_branches),
         Route("GetBranch", "GET", "/apps/{appId}/branches/{branchName}", responses.get_branch),
         Route("UpdateBranch", "POST", "/apps/{appId}/branches/{branchName}", responses.update_branch),
         Route("DeleteBranch", "DELETE", "/apps/{appId}/branches/{branchName}", responses.delete_branch),
-        Route(
-            "CreateDeployment",
-            "POST",
-            "/apps/{appId}/branches/{branchName}/deployments",
-            responses.create_deployment,
-        ),
-        Route(
-            "StartDeployment",
-            "POST",
-            "/apps/{appId}/branches/{branchName}/deployments/start",
-            responses.start_deployment,
-        ),
-        Route("GetJob", "GET", "/apps/{appId}/branches/{branchName}/jobs/{jobId}", responses.get_job),
-        Route("ListJobs", "GET", "/apps/{appId}/branches/{branchName}/jobs", responses.list_jobs),
-        Route(
-            "StopJob", "DELETE", "/apps/{appId}/branches/{branchName}/jobs/{jobId}/stop", responses.stop_job
-        ),
+        Route("CreateDeployment", "POST", f"{_BRANCH}/deployments", responses.create_deployment),
+        Route("StartDeployment", "POST", f"{_BRANCH}/deployments/start", responses.start_deployment),
+        Route("GetJob", "GET", f"{_BRANCH}/jobs/{{jobId}}", responses.get_job),
+        Route("ListJobs", "GET", f"{_BRANCH}/jobs", responses.list_jobs),
+        Route("StopJob", "DELETE", f"{_BRANCH}/jobs/{{jobId}}/stop", responses.stop_job),
+        Route("TagResource", "POST", "/tags/{resourceArn}", responses.tag_resource),
+        Route("UntagResource", "DELETE", "/tags/{resourceArn}", responses.untag_resource),
+        Route("ListTagsForResource", "GET", "/tags/{resourceArn}", responses.list_tags_for_resource),
+        # not emulated
+        Route("StartJob", "POST", f"{_BRANCH}/jobs", _NOT_EMULATED),
+        Route("DeleteJob", "DELETE", f"{_BRANCH}/jobs/{{jobId}}", _NOT_EMULATED),
+        Route("ListArtifacts", "GET", f"{_BRANCH}/jobs/{{jobId}}/artifacts", _NOT_EMULATED),
+        Route("GetArtifactUrl", "GET", "/artifacts/{artifactId}", _NOT_EMULATED),
+        Route("GenerateAccessLogs", "POST", "/apps/{appId}/accesslogs", _NOT_EMULATED),
+        Route("CreateBackendEnvironment", "POST", _ENVS, _NOT_EMULATED),
+        Route("ListBackendEnvironments", "GET", _ENVS, _NOT_EMULATED),
+        Route("GetBackendEnvironment", "GET", _ENV, _NOT_EMULATED),
+        Route("DeleteBackendEnvironment", "DELETE", _ENV, _NOT_EMULATED),
+        Route("CreateWebhook", "POST", "/apps/{appId}/webhooks", _NOT_EMULATED),
+        Route("ListWebhooks", "GET", "/apps/{appId}/webhooks", _NOT_EMULATED),
+        Route("GetWebhook", "GET", "/webhooks/{webhookId}", _NOT_EMULATED),
+        Route("UpdateWebhook", "POST", "/webhooks/{webhookId}", _NOT_EMULATED),
+        Route("DeleteWebhook", "DELETE", "/webhooks/{webhookId}", _NOT_EMULATED),
+        Route("CreateDomainAssociation", "POST", "/apps/{appId}/domains", _NOT_EMULATED),
+        Route("ListDomainAssociations", "GET", "/apps/{appId}/domains", _NOT_EMULATED),
+        Route("GetDomainAssociation", "GET", _DOMAIN, _NOT_EMULATED),
+        Route("UpdateDomainAssociation", "POST", _DOMAIN, _NOT_EMULATED),
+        Route("DeleteDomainAssociation", "DELETE", _DOMAIN, _NOT_EMULATED),
     )
 }
 
-AdminFunction = Callable[["AmplifyEmulator", admin.AdminRequest], Response]
+AdminFunction = Callable[[admin.Controls, admin.AdminRequest], Response]
 
 #: (method, path pattern) -> the admin function that answers it
 ADMIN_ROUTES: dict[tuple[str, re.Pattern[str]], AdminFunction] = {

@@ -75,6 +75,18 @@ def _name_value_map(items: Any, key: str = "Name") -> dict[str, str]:
     return {str(i.get(key)): str(i.get("Value", "")) for i in items if isinstance(i, dict)}
 
 
+def _sync_tags(client: Any, arn: str, old: Any, new: Any) -> None:
+    """Changed ``Tags`` on update, as CloudFormation applies them: TagResource for the new or changed
+    keys, UntagResource for the removed ones (UpdateApp/UpdateBranch take no tags)."""
+    before, after = _name_value_map(old, "Key"), _name_value_map(new, "Key")
+    changed = {k: v for k, v in after.items() if before.get(k) != v}
+    removed = sorted(set(before) - set(after))
+    if changed:
+        client.tag_resource(resourceArn=arn, tags=changed)
+    if removed:
+        client.untag_resource(resourceArn=arn, tagKeys=removed)
+
+
 def _basic_auth(params: dict[str, Any], config: Any) -> None:
     """BasicAuthConfig {EnableBasicAuth, Username, Password} -> enableBasicAuth, basicAuthCredentials."""
     if not isinstance(config, dict):
@@ -276,6 +288,7 @@ class _AmplifyProvisioner(Provisioner):
         try:
             client = run.ctx.client("amplify")
             getattr(client, self.update_operation)(**self._key(old_res), **self._params(props, current))
+            _sync_tags(client, old_res.physical_id, current.get("Tags"), props.get("Tags"))
         except Exception as exc:
             reason = error_reason(exc)
             run.event(lid, rtype, "UPDATE_FAILED", reason)
