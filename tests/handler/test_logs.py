@@ -129,6 +129,8 @@ def test_a_full_run_logs_one_json_line_per_stage(site, handler_env, mode, interv
     assert all(x["job_id"] == "1" for x in jobs)
 
     uploads = [x for x in lines if x["stage"] == "upload"]
+    if mode == "FILES":  # first, how many files get a URL and how many Amplify already holds
+        assert uploads.pop(0) == {"stage": "upload", "files_to_upload": n_files, "files_held_by_amplify": 0}
     final = uploads[-1]
     assert final["done"] is True and isinstance(final["mb_per_s"], float)
     if mode == "FILES":
