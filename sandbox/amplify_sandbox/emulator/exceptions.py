@@ -151,4 +151,37 @@ MODELED_ERRORS: dict[str, tuple[str, ...]] = {
         "NotFoundException",
         "LimitExceededException",
     ),
+    "CreateDomainAssociation": (
+        "BadRequestException",
+        "UnauthorizedException",
+        "NotFoundException",
+        "InternalFailureException",
+        "LimitExceededException",
+        "DependentServiceFailureException",
+    ),
+    "GetDomainAssociation": (
+        "BadRequestException",
+        "UnauthorizedException",
+        "NotFoundException",
+        "InternalFailureException",
+    ),
+    "ListDomainAssociations": (
+        "BadRequestException",
+        "UnauthorizedException",
+        "InternalFailureException",
+    ),
+    "UpdateDomainAssociation": (
+        "BadRequestException",
+        "UnauthorizedException",
+        "NotFoundException",
+        "InternalFailureException",
+        "DependentServiceFailureException",
+    ),
+    "DeleteDomainAssociation": (
+        "BadRequestException",
+        "UnauthorizedException",
+        "NotFoundException",
+        "InternalFailureException",
+        "DependentServiceFailureException",
+    ),
 }

@@ -24,7 +24,7 @@ from typing import Any
 
 from amplify_deployment_handler.rules import app_id_problem, branch_name_problem
 
-from . import jobs, signing
+from . import domains, jobs, signing
 from .clock import Clock
 from .exceptions import BadRequestException, LimitExceededException, NotFoundException, UploadError
 from .faults import Faults
@@ -32,7 +32,7 @@ from .jobs import Deployment, Job, JobView
 from .knobs import Knobs
 from .site import SiteFile, SiteIndex, SiteSettings, site_settings
 from .source_url import download_zip
-from .state import App, Branch, Settings, app_from_dict
+from .state import ACCOUNT_ID, App, Branch, Settings, app_from_dict
 from .store import StateStore
 from .uploads import UploadTarget, upload_target
 
@@ -61,6 +61,9 @@ class AmplifyBackend:
         self._sites = SiteIndex()
         #: called (outside the lock) with the (app id, branch name) pairs DeleteApp/DeleteBranch removed
         self.on_branches_removed: Callable[[list[tuple[str, str]]], None] | None = None
+        #: called (outside the lock) with the (app id, domain name) pairs DeleteDomainAssociation or
+        #: DeleteApp removed
+        self.on_domains_removed: Callable[[list[tuple[str, str]]], None] | None = None
         self.apps: dict[str, App] = {k: app_from_dict(v) for k, v in self.store.load().items()}
 
     # ------------------------------------------------------------------ plumbing
@@ -209,6 +212,7 @@ class AmplifyBackend:
                 self._drop_branch_content(app_id, branch)
             self._trash.append(self.content_dir / app_id)
         self._branches_removed([(app_id, name) for name in app.branches])
+        self._domains_removed([(app_id, name) for name in app.domains])
         return app
 
     def create_branch(
@@ -425,6 +429,102 @@ class AmplifyBackend:
         with self._op(mutating=False) as now:
             found = self._by_key(app_id, bkey, job_id)
             return None if found is None else self._view(*found, now)
+
+    # ------------------------------------------------------------------ custom domains (domains.py)
+    def _domain(self, app_id: str, domain_name: str) -> domains.DomainAssociation:
+        found = self._app(app_id).domains.get(domain_name)
+        if found is None:
+            raise NotFoundException(f"Domain {domain_name} not found for app {app_id}.")
+        return found
+
+    def create_domain_association(
+        self, app_id: str, body: dict[str, Any]
+    ) -> tuple[domains.DomainAssociation, float]:
+        name = domains.check_domain_name(body.get("domainName"))
+        with self._op() as now:
+            app = self._app(app_id)
+            for other in self.apps.values():
+                if name in other.domains:
+                    raise BadRequestException(f"Domain {name} is already associated with app {other.app_id}.")
+            if body.get("subDomainSettings") is None:
+                raise BadRequestException("subDomainSettings is required.")
+            settings = domains.sub_domain_settings(body["subDomainSettings"], app.branches, app_id)
+            domain = domains.new_association(
+                app_id,
+                app.region,
+                ACCOUNT_ID,
+                name,
+                settings,
+                domains.certificate_settings(body.get("certificateSettings")),
+                now,
+                float(self.knobs.domain_step_seconds),
+                self.knobs.domain_verification,
+            )
+            for attr, value in domains.auto_settings(body).items():
+                setattr(domain, attr, value)
+            app.domains[name] = domain
+            return domain, now
+
+    def get_domain_association(
+        self, app_id: str, domain_name: str
+    ) -> tuple[domains.DomainAssociation, float]:
+        with self._op(mutating=False) as now:
+            return self._domain(app_id, domain_name), now
+
+    def list_domain_associations(
+        self, app_id: str, max_results: int | None, next_token: str | None
+    ) -> tuple[list[domains.DomainAssociation], float, str | None]:
+        if max_results is not None and not 0 <= max_results <= 50:
+            raise BadRequestException("maxResults must be between 0 and 50.")
+        start = domains.decode_page_token(next_token) if next_token else 0
+        limit = max_results or 50
+        with self._op(mutating=False) as now:
+            listed = list(self._app(app_id).domains.values())
+            page = listed[start : start + limit]
+            more = start + limit < len(listed)
+            return page, now, domains.encode_page_token(start + limit) if more else None
+
+    def update_domain_association(
+        self, app_id: str, domain_name: str, body: dict[str, Any]
+    ) -> tuple[domains.DomainAssociation, float]:
+        with self._op() as now:
+            app = self._app(app_id)
+            domain = self._domain(app_id, domain_name)
+            settings = body.get("subDomainSettings")
+            certificate = body.get("certificateSettings")
+            domains.update(
+                domain,
+                domains.sub_domain_settings(settings, app.branches, app_id) if settings is not None else None,
+                domains.certificate_settings(certificate) if certificate is not None else None,
+                domains.auto_settings(body),
+                now,
+                float(self.knobs.domain_step_seconds),
+                self.knobs.domain_verification,
+            )
+            return domain, now
+
+    def delete_domain_association(
+        self, app_id: str, domain_name: str
+    ) -> tuple[domains.DomainAssociation, float]:
+        with self._op() as now:
+            domain = self._domain(app_id, domain_name)
+            del self.apps[app_id].domains[domain_name]
+        self._domains_removed([(app_id, domain_name)])
+        return domain, now
+
+    def _domains_removed(self, removed: list[tuple[str, str]]) -> None:
+        if self.on_domains_removed is not None and removed:
+            self.on_domains_removed(removed)
+
+    def domain_site(self, app_id: str, domain_name: str) -> tuple[dict[str, str], str] | None:
+        """A domain's {host: branch name} and its status now, or None: no such domain."""
+        with self._op(mutating=False) as now:
+            app = self.apps.get(app_id)
+            domain = app.domains.get(domain_name) if app else None
+            if domain is None:
+                return None
+            hosts = {domain.host_of(s["prefix"].lower()): s["branchName"] for s in domain.sub_domains}
+            return hosts, domain.status(now)
 
     # ------------------------------------------------------------------ progression
     def _advance(self, now: float) -> None:

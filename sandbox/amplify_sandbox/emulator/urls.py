@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
-from . import admin, responses
+from . import admin, domain_responses, responses
 from .httpd import Response
 from .signing import PREFIX as UPLOAD_PREFIX
 
@@ -73,6 +73,37 @@ ROUTES: dict[str, Route] = {
         Route("ListJobs", "GET", "/apps/{appId}/branches/{branchName}/jobs", responses.list_jobs),
         Route(
             "StopJob", "DELETE", "/apps/{appId}/branches/{branchName}/jobs/{jobId}/stop", responses.stop_job
+        ),
+        # custom domains (domain_responses.py, domains.py)
+        Route(
+            "CreateDomainAssociation",
+            "POST",
+            "/apps/{appId}/domains",
+            domain_responses.create_domain_association,
+        ),
+        Route(
+            "GetDomainAssociation",
+            "GET",
+            "/apps/{appId}/domains/{domainName}",
+            domain_responses.get_domain_association,
+        ),
+        Route(
+            "ListDomainAssociations",
+            "GET",
+            "/apps/{appId}/domains",
+            domain_responses.list_domain_associations,
+        ),
+        Route(
+            "UpdateDomainAssociation",
+            "POST",
+            "/apps/{appId}/domains/{domainName}",
+            domain_responses.update_domain_association,
+        ),
+        Route(
+            "DeleteDomainAssociation",
+            "DELETE",
+            "/apps/{appId}/domains/{domainName}",
+            domain_responses.delete_domain_association,
         ),
     )
 }
