@@ -101,6 +101,8 @@ def run_deploy(args: argparse.Namespace) -> int:
                 print(placeholders, flush=True)
             for line in site_lines(sb, driver.site_urls(result)):
                 print(line, flush=True)
+            for line in domain_site_lines(sb, driver.site_urls(result)):
+                print(line, flush=True)
             if not result.ok:
                 reason = result.error or next((s.reason for s in result.stacks if not s.ok), "")
                 print(f"Deploy failed: {reason}", file=sys.stderr, flush=True)
@@ -137,6 +139,17 @@ def site_lines(sb: Any, sites: list[tuple[str, str, str]]) -> list[str]:
             except Exception:  # the name is only a label
                 names[app_id] = "?"
         lines.append(f"Site: {url}  (app {names[app_id]} {app_id}, branch {branch})")
+    return lines
+
+
+def domain_site_lines(sb: Any, sites: list[tuple[str, str, str]]) -> list[str]:
+    """``Site: http://<host>.localhost:PORT/  (app <name> <id>, branch <branch>, domain <host>)`` per
+    host of the custom domains of the apps of ``sites`` (the branch lines), after them."""
+    lines = []
+    for app_id in dict.fromkeys(app_id for app_id, _, _ in sites):
+        for host, branch, url in sb.emulator.domain_urls(app_id):
+            label = site_lines(sb, [(app_id, branch, url)])[0].split("  (", 1)[1].rstrip(")")
+            lines.append(f"Site: {url}  ({label}, domain {host})")
     return lines
 
 

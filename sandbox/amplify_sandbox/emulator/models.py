@@ -516,15 +516,18 @@ class AmplifyBackend:
         if self.on_domains_removed is not None and removed:
             self.on_domains_removed(removed)
 
-    def domain_site(self, app_id: str, domain_name: str) -> tuple[dict[str, str], str] | None:
-        """A domain's {host: branch name} and its status now, or None: no such domain."""
+    def app_hosts(self, app_id: str) -> dict[str, tuple[str, str, str]] | None:
+        """Every host of the app's custom domains -> (branch name, domain name, domain status now), in
+        the order the domains and their sub-domains were given; None: no such app."""
         with self._op(mutating=False) as now:
             app = self.apps.get(app_id)
-            domain = app.domains.get(domain_name) if app else None
-            if domain is None:
+            if app is None:
                 return None
-            hosts = {domain.host_of(s["prefix"].lower()): s["branchName"] for s in domain.sub_domains}
-            return hosts, domain.status(now)
+            return {
+                domain.host_of(s["prefix"].lower()): (s["branchName"], name, domain.status(now))
+                for name, domain in app.domains.items()
+                for s in domain.sub_domains
+            }
 
     # ------------------------------------------------------------------ progression
     def _advance(self, now: float) -> None:

@@ -1,0 +1,63 @@
+"""Site URLs that stay put across emulators on one state folder (ports.py), and the domain server's
+answers for hosts it does not serve yet (domain_site.py)."""
+
+from __future__ import annotations
+
+import http.client
+import socket
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from amplify_sandbox import AmplifyEmulator
+
+from ._helpers import amplify_client, make_zip, put
+
+
+def _deployed(emulator: AmplifyEmulator) -> str:
+    c = amplify_client(emulator.endpoint)
+    app_id = c.create_app(name="site")["app"]["appId"]
+    c.create_branch(appId=app_id, branchName="main")
+    dep = c.create_deployment(appId=app_id, branchName="main")
+    assert put(dep["zipUploadUrl"], make_zip({"index.html": "<h1>main</h1>"}))[0] == 200
+    c.start_deployment(appId=app_id, branchName="main", jobId=dep["jobId"])
+    return str(app_id)
+
+
+def test_a_branch_keeps_its_port_while_it_is_free(tmp_path: Path) -> None:
+    with AmplifyEmulator(state_dir=tmp_path) as first:
+        app_id = _deployed(first)
+        url = first.site_url(app_id, "main")
+    with AmplifyEmulator(state_dir=tmp_path) as second:
+        assert second.site_url(app_id, "main") == url
+    port = urlsplit(url).port
+    assert port is not None
+    with socket.socket() as squatter:  # another process took the port meanwhile
+        squatter.bind(("127.0.0.1", port))
+        squatter.listen()
+        with AmplifyEmulator(state_dir=tmp_path) as third:
+            moved = third.site_url(app_id, "main")
+    assert moved != url
+    with AmplifyEmulator(state_dir=tmp_path) as fourth:  # the new port is the one remembered now
+        assert fourth.site_url(app_id, "main") == moved
+
+
+def test_a_host_of_a_domain_not_available_yet_answers_503_naming_its_status(tmp_path: Path) -> None:
+    with AmplifyEmulator(state_dir=tmp_path) as emulator:
+        emulator.set_knobs(domain_verification="pending", domain_step_seconds=0)
+        app_id = _deployed(emulator)
+        c = amplify_client(emulator.endpoint)
+        c.create_domain_association(
+            appId=app_id,
+            domainName="example.com",
+            subDomainSettings=[{"prefix": "www", "branchName": "main"}],
+        )
+        ((host, branch, url),) = emulator.domain_urls(app_id)
+        assert (host, branch) == ("www.example.com", "main")
+        conn = http.client.HTTPConnection("127.0.0.1", urlsplit(url).port, timeout=10)
+        conn.request("GET", "/", headers={"Host": urlsplit(url).netloc})
+        resp = conn.getresponse()
+        body = resp.read().decode()
+        conn.close()
+        assert resp.status == 503 and "the domain example.com is PENDING_VERIFICATION" in body
+        c.delete_domain_association(appId=app_id, domainName="example.com")
+        assert emulator.domain_urls(app_id) == []
