@@ -94,6 +94,19 @@ def test_domain_created_updated_in_place_and_destroyed(tmp_path, sandbox):
     assert after["Domain"]["physical_id"] == before["Domain"]["physical_id"]  # in place, not replaced
     assert {k: after[k] for k in ("App", "Main", "Next")} == {k: before[k] for k in ("App", "Main", "Next")}
 
+    # the next branch and its sub-domain removed together: the mapping and the branch both go
+    without_next = _template(prefixes=("", "www"))
+    del without_next["Resources"]["Next"]
+    _write(app, without_next)
+    lines = []
+    third = _deploy(app, sandbox, lines)
+    assert third.ok, third.stacks[0].reason
+    assert any("Next (AWS::Amplify::Branch) DELETE_COMPLETE" in line for line in lines)
+    assert third.branches == [(app_id, "main")]
+    with pytest.raises(ClientError) as gone_branch:
+        amplify.get_branch(appId=app_id, branchName="next")
+    assert gone_branch.value.response["Error"]["Code"] == "NotFoundException"
+
     assert LocalStack(app, sandbox, log=lambda _l: None).destroy().ok
     assert sandbox.emulator.counters["requests"].get("DeleteDomainAssociation") == 1
     with pytest.raises(ClientError) as gone:

@@ -122,6 +122,7 @@ def test_update_of_an_available_domain_redeploys_and_reports_update_status(emu: 
     )["domainAssociation"]
     assert [s["subDomainSetting"]["prefix"] for s in updated["subDomains"]] == [""]
     assert (updated["domainStatus"], updated["updateStatus"]) == ("UPDATING", "PENDING_DEPLOYMENT")
+    assert updated["subDomains"][0]["verified"]  # its DNS records stand while it redeploys
     assert statuses(emu, app_id, "example.com", 3) == ["UPDATING", "PENDING_DEPLOYMENT", "AVAILABLE"]
     got = emu.client.get_domain_association(appId=app_id, domainName="example.com")["domainAssociation"]
     assert got["updateStatus"] == "UPDATE_COMPLETE"

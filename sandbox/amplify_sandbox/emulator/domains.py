@@ -96,8 +96,10 @@ class DomainAssociation:
     started: float = 0.0
     step_seconds: float = 0.0
     verification: str = "verified"
-    #: updateStatus while an update runs ("" before any update)
+    #: whether an update has run since the create (updateStatus is shown from then on)
     updating: bool = False
+    #: the sub-domains were verified when the update now running began
+    verified_before: bool = False
     create_time: float = 0.0
 
     @property
@@ -157,9 +159,9 @@ class DomainAssociation:
         return "PENDING_DEPLOYMENT"
 
     def verified(self, now: float) -> bool:
-        """Whether the sub-domains are verified: the sequence is past the DNS wait."""
-        status = self.status(now)
-        return status in ("PENDING_DEPLOYMENT", "AVAILABLE") or (status == "UPDATING")
+        """Whether the sub-domains are verified: the sequence is past the DNS wait, or they were
+        verified before the update now running (their DNS records do not change)."""
+        return self.verified_before or self.status(now) in ("PENDING_DEPLOYMENT", "AVAILABLE")
 
     def host_of(self, prefix: str) -> str:
         return f"{prefix}.{self.domain_name}" if prefix else self.domain_name
@@ -331,6 +333,7 @@ def update(
         domain.certificate_type, domain.custom_certificate_arn = certificate
     for attr, value in auto.items():
         setattr(domain, attr, value)
+    domain.verified_before = status == "AVAILABLE" or (domain.verified_before and status != "FAILED")
     if status in ("AVAILABLE", "FAILED") or new_certificate:
         if new_certificate:
             first = (
