@@ -266,7 +266,9 @@ class AmplifyStaticSite(Construct):
             the apex and ``www`` on the site's first branch.
         :param certificate: a custom ACM certificate (ARN or ``ICertificate``, in us-east-1).
             Default: Amplify's managed certificate.
-        :param auto_sub_domain: let Amplify add a sub-domain for each branch it creates.
+        :param auto_sub_domain: ``EnableAutoSubDomain``: Amplify adds sub-domains for the branches it
+            connects from a Git repository (this construct's apps have none; map branches with
+            ``sub_domains``).
         :param auto_sub_domain_patterns: the branch name patterns for ``auto_sub_domain``.
 
         The domain's construct id and those of its URL outputs derive from its name and hosts alone,
