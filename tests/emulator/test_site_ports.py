@@ -61,3 +61,51 @@ def test_a_host_of_a_domain_not_available_yet_answers_503_naming_its_status(tmp_
         assert resp.status == 503 and "the domain example.com is PENDING_VERIFICATION" in body
         c.delete_domain_association(appId=app_id, domainName="example.com")
         assert emulator.domain_urls(app_id) == []
+
+
+def _get(url: str, path: str = "/") -> tuple[int, dict[str, str], bytes]:
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection("127.0.0.1", parts.port, timeout=10)
+    try:
+        conn.request("GET", path, headers={"Host": parts.netloc})
+        resp = conn.getresponse()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
+    finally:
+        conn.close()
+
+
+def test_hosts_pick_their_branch_and_own_host_redirects_stay_local() -> None:
+    with AmplifyEmulator() as emulator:
+        emulator.set_knobs(domain_step_seconds=0, job_duration=0)
+        c = amplify_client(emulator.endpoint)
+        app_id = _deployed(emulator)
+        c.create_branch(appId=app_id, branchName="next")
+        dep = c.create_deployment(appId=app_id, branchName="next")
+        assert put(dep["zipUploadUrl"], make_zip({"index.html": "<h1>next</h1>"}))[0] == 200
+        c.start_deployment(appId=app_id, branchName="next", jobId=dep["jobId"])
+        c.update_app(
+            appId=app_id,
+            customRules=[
+                {"source": "https://example.com", "target": "https://www.example.com", "status": "302"},
+                {"source": "/docs", "target": "https://docs.other.org/", "status": "301"},
+            ],
+        )
+        c.create_domain_association(
+            appId=app_id,
+            domainName="example.com",
+            subDomainSettings=[
+                {"prefix": "", "branchName": "main"},
+                {"prefix": "www", "branchName": "main"},
+                {"prefix": "next", "branchName": "next"},
+            ],
+        )
+        urls = {host: url for host, _, url in emulator.domain_urls(app_id)}
+        port = urlsplit(urls["www.example.com"]).port
+        status, headers, _ = _get(urls["example.com"], "/a/b?q=1")
+        assert (status, headers["location"]) == (302, f"http://www.example.com.localhost:{port}/a/b?q=1")
+        assert _get(urls["www.example.com"])[2] == b"<h1>main</h1>"
+        assert _get(urls["next.example.com"])[2] == b"<h1>next</h1>"
+        status, headers, _ = _get(urls["www.example.com"], "/docs")
+        assert (status, headers["location"]) == (301, "https://docs.other.org/")  # not one of the app's hosts
+        # the branch URL has no host: the domain rule does not apply there
+        assert _get(emulator.site_url(app_id, "main"))[0] == 200
