@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from amplify_sandbox import AmplifyEmulator
+from amplify_sandbox.emulator.ports import PortBook
 
 from ._helpers import amplify_client, make_zip, put
 
@@ -109,3 +110,28 @@ def test_hosts_pick_their_branch_and_own_host_redirects_stay_local() -> None:
         assert (status, headers["location"]) == (301, "https://docs.other.org/")  # not one of the app's hosts
         # the branch URL has no host: the domain rule does not apply there
         assert _get(emulator.site_url(app_id, "main"))[0] == 200
+
+
+class _FakeServer:
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.closed = False
+
+    def server_close(self) -> None:
+        self.closed = True
+
+
+def test_a_new_site_avoids_a_port_another_site_remembers(tmp_path: Path) -> None:
+    book = PortBook(tmp_path / "site-ports.json")
+    book.serve("branch A main", lambda port: _FakeServer(port or 41000))  # type: ignore[arg-type, return-value]
+    offered = iter([41000, 41001])  # the OS offers A's port first (A is not running now)
+    made: list[_FakeServer] = []
+
+    def make(port: int) -> _FakeServer:
+        made.append(_FakeServer(port or next(offered)))
+        return made[-1]
+
+    got = book.serve("branch B main", make)  # type: ignore[arg-type, type-var]
+    assert got.port == 41001 and made[0].closed
+    assert PortBook(tmp_path / "site-ports.json").get("branch A main") == 41000
+    assert PortBook(tmp_path / "site-ports.json").get("branch B main") == 41001

@@ -1,7 +1,8 @@
 """Site URLs that stay put: the port each branch's (and each app's domain) site server had, kept in
 the state folder (``site-ports.json``), so the next emulator on that folder serves it on the same port
 while the port is free: a browser tab left open keeps working after ``amplify-sandbox deploy`` again.
-A port taken by another process is replaced by a free one (and that one remembered)."""
+A port taken by another process is replaced by a free one (and that one remembered); a new site avoids
+the ports other sites remember."""
 
 from __future__ import annotations
 
@@ -46,6 +47,16 @@ class PortBook:
                 server = make(remembered)
             except OSError:
                 server = None
+        for _ in range(20):  # a free port that another site remembers would move that site next run
+            if server is not None:
+                break
+            candidate = make(0)
+            with self._lock:
+                taken = candidate.port in {p for k, p in self._ports.items() if k != key}
+            if not taken:
+                server = candidate
+            else:
+                candidate.server_close()
         if server is None:
             server = make(0)
         with self._lock:
