@@ -8,11 +8,13 @@ AmplifyDeployment(self, "Site", app=app, branch=branch, sources=[Source.asset("s
 """
 
 from amplify_deployment.branch_ids import branch_construct_id
+from amplify_deployment.custom_rules import CustomRule
 from amplify_deployment.deployment import (
     AmplifyDeployment,
     UploadMode,
     branch_url_for,
 )
+from amplify_deployment.domains import SiteDomain
 from amplify_deployment.static_site import AmplifyStaticSite
 
 # The one version number: pyproject.toml reads it from here (setuptools dynamic version).
@@ -22,6 +24,8 @@ __all__ = [
     "__version__",
     "AmplifyDeployment",
     "AmplifyStaticSite",
+    "CustomRule",
+    "SiteDomain",
     "UploadMode",
     "branch_construct_id",
     "branch_url_for",

@@ -96,6 +96,15 @@ def test_every_response_parses_with_its_required_members(emu: Emu) -> None:
         ),
     )
     record("UpdateBranch", c.update_branch(appId=app["appId"], branchName="a/b", stage="BETA"))
+    subs = [{"prefix": "", "branchName": "a/b"}]
+    domain = {"appId": app["appId"], "domainName": "example.com"}
+    record("CreateDomainAssociation", c.create_domain_association(**domain, subDomainSettings=subs))
+    record("GetDomainAssociation", c.get_domain_association(**domain))
+    record("ListDomainAssociations", c.list_domain_associations(appId=app["appId"]))
+    emu.clock.advance(60)
+    subs.append({"prefix": "www", "branchName": "a/b"})
+    record("UpdateDomainAssociation", c.update_domain_association(**domain, subDomainSettings=subs))
+    record("DeleteDomainAssociation", c.delete_domain_association(**domain))
     record("DeleteBranch", c.delete_branch(appId=app["appId"], branchName="a/b"))
     record("DeleteApp", c.delete_app(appId=app["appId"]))
     assert set(seen) == EMULATED

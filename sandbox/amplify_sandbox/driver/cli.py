@@ -172,6 +172,8 @@ def run_deploy(args: argparse.Namespace) -> int:
                 print(line, flush=True)
                 if (app_id, branch) in notes:
                     print(f"  files: {notes[(app_id, branch)]}", flush=True)
+            for line in domain_site_lines(sb, sites):
+                print(line, flush=True)
             if not result.ok:
                 reason = result.error or next((s.reason for s in result.stacks if not s.ok), "")
                 print(f"Deploy failed: {reason}", file=sys.stderr, flush=True)
@@ -290,6 +292,17 @@ def run_diff(args: argparse.Namespace) -> int:
         for line in diff_lines(branch):
             print(line, flush=True)
     return 0
+
+
+def domain_site_lines(sb: Any, sites: list[tuple[str, str, str]]) -> list[str]:
+    """``Site: http://<host>.localhost:PORT/  (app <name> <id>, branch <branch>, domain <host>)`` per
+    host of the custom domains of the apps of ``sites`` (the branch lines), after them."""
+    lines = []
+    for app_id in dict.fromkeys(app_id for app_id, _, _ in sites):
+        for host, branch, url in sb.emulator.domain_urls(app_id):
+            label = site_lines(sb, [(app_id, branch, url)])[0].split("  (", 1)[1].rstrip(")")
+            lines.append(f"Site: {url}  ({label}, domain {host})")
+    return lines
 
 
 def run_destroy(args: argparse.Namespace) -> int:

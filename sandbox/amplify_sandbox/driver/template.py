@@ -15,6 +15,7 @@ from amplify_sandbox.driver.resolver import (
 
 AMPLIFY_APP = "AWS::Amplify::App"
 AMPLIFY_BRANCH = "AWS::Amplify::Branch"
+AMPLIFY_DOMAIN = "AWS::Amplify::Domain"
 LAMBDA_FUNCTION = "AWS::Lambda::Function"
 EVENT_INVOKE_CONFIG = "AWS::Lambda::EventInvokeConfig"
 

@@ -179,4 +179,37 @@ MODELED_ERRORS: dict[str, tuple[str, ...]] = {
     "TagResource": ("InternalFailureException", "BadRequestException", "ResourceNotFoundException"),
     "UntagResource": ("InternalFailureException", "BadRequestException", "ResourceNotFoundException"),
     "ListTagsForResource": ("InternalFailureException", "BadRequestException", "ResourceNotFoundException"),
+    "CreateDomainAssociation": (
+        "BadRequestException",
+        "UnauthorizedException",
+        "NotFoundException",
+        "InternalFailureException",
+        "LimitExceededException",
+        "DependentServiceFailureException",
+    ),
+    "GetDomainAssociation": (
+        "BadRequestException",
+        "UnauthorizedException",
+        "NotFoundException",
+        "InternalFailureException",
+    ),
+    "ListDomainAssociations": (
+        "BadRequestException",
+        "UnauthorizedException",
+        "InternalFailureException",
+    ),
+    "UpdateDomainAssociation": (
+        "BadRequestException",
+        "UnauthorizedException",
+        "NotFoundException",
+        "InternalFailureException",
+        "DependentServiceFailureException",
+    ),
+    "DeleteDomainAssociation": (
+        "BadRequestException",
+        "UnauthorizedException",
+        "NotFoundException",
+        "InternalFailureException",
+        "DependentServiceFailureException",
+    ),
 }

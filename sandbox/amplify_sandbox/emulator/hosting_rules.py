@@ -209,7 +209,10 @@ class RuleSet:
         for rule in self.rules:
             where = f"customRules[{rule.index}]"
             if rule.domain is not None and options.host is None:
-                notes.append(f"{where}: its source is a domain ({rule.domain}); it never matches locally")
+                notes.append(
+                    f"{where}: its source is a domain ({rule.domain}); it applies on the custom-domain URLs "
+                    "(http://<host>.localhost:PORT/), not on a branch URL"
+                )
                 continue
             if rule.condition is not None:
                 if options.country is None:

@@ -147,6 +147,16 @@ class Knobs:
         f"the largest upload body accepted (400 EntityTooLarge beyond): {UPLOAD_LIMITS[0]} (S3's single "
         f'PUT, 5 GiB) or {UPLOAD_LIMITS[1]} (Amplify\'s "5 GB" read as decimal)',
     )
+    domain_verification: str = _knob(
+        "verified",
+        "how a custom domain's verification ends (sampled at CreateDomainAssociation): verified (goes on to "
+        "AVAILABLE), pending (stays PENDING_VERIFICATION, or AWAITING_APP_CNAME with a custom certificate, "
+        "as a domain whose DNS records were never added) or failed (FAILED there)",
+        ("verified", "pending", "failed"),
+    )
+    domain_step_seconds: float = _knob(
+        0.05, "seconds a custom domain holds each status of its sequence (CREATING, ..., AVAILABLE)"
+    )
     start_deadline: float = _knob(8 * 3600.0, "seconds allowed between CreateDeployment and StartDeployment")
     upload_url_expiry: int = _knob(
         3600,

@@ -26,7 +26,7 @@ from typing import Any
 
 from amplify_deployment_handler.rules import app_id_problem, branch_name_problem
 
-from . import held_files, jobs, paging, signing
+from . import domains, held_files, jobs, paging, signing
 from .clock import Clock
 from .content import SiteFile, SiteIndex, SiteSettings, site_settings
 from .exceptions import (
@@ -40,7 +40,7 @@ from .faults import Faults
 from .jobs import Deployment, Job, JobView, UploadTarget, upload_target
 from .knobs import Knobs
 from .source_url import download_zip
-from .state import App, Branch, Settings, app_from_dict, parse_arn
+from .state import ACCOUNT_ID, App, Branch, Settings, app_from_dict, parse_arn
 from .store import StateStore
 
 DEFAULT_REGION = "us-east-1"
@@ -70,6 +70,9 @@ class AmplifyBackend:
         self._sites = SiteIndex()
         #: called (outside the lock) with the (app id, branch name) pairs DeleteApp/DeleteBranch removed
         self.on_branches_removed: Callable[[list[tuple[str, str]]], None] | None = None
+        #: called (outside the lock) with the (app id, domain name) pairs DeleteDomainAssociation or
+        #: DeleteApp removed
+        self.on_domains_removed: Callable[[list[tuple[str, str]]], None] | None = None
         self.apps: dict[str, App] = {k: app_from_dict(v) for k, v in self.store.load().items()}
         #: the sourceUrl download threads in flight, and the event that interrupts them
         self._downloads: set[threading.Thread] = set()
@@ -236,6 +239,7 @@ class AmplifyBackend:
                 self._drop_branch_content(app_id, branch)
             self._trash.append(self.content_dir / app_id)
         self._branches_removed([(app_id, name) for name in app.branches])
+        self._domains_removed([(app_id, name) for name in app.domains])
         return app
 
     def create_branch(
@@ -592,6 +596,105 @@ class AmplifyBackend:
         with self._op():
             resource = self._tagged(arn, region)
             resource.tags = {k: v for k, v in resource.tags.items() if k not in keys}
+
+    # ------------------------------------------------------------------ custom domains (domains.py)
+    def _domain(self, app_id: str, domain_name: str, region: str | None = None) -> domains.DomainAssociation:
+        found = self._app(app_id, region).domains.get(domain_name)
+        if found is None:
+            raise NotFoundException(f"Domain {domain_name} not found for app {app_id}.")
+        return found
+
+    def create_domain_association(
+        self, app_id: str, body: dict[str, Any], *, region: str | None = None
+    ) -> tuple[domains.DomainAssociation, float]:
+        name = domains.check_domain_name(body.get("domainName"))
+        with self._op() as now:
+            app = self._app(app_id, region)
+            for other in self.apps.values():
+                if name in other.domains:
+                    raise BadRequestException(f"Domain {name} is already associated with app {other.app_id}.")
+            if body.get("subDomainSettings") is None:
+                raise BadRequestException("subDomainSettings is required.")
+            settings = domains.sub_domain_settings(body["subDomainSettings"], app.branches, app_id)
+            domain = domains.new_association(
+                app_id,
+                app.region,
+                ACCOUNT_ID,
+                name,
+                settings,
+                domains.certificate_settings(body.get("certificateSettings")),
+                now,
+                float(self.knobs.domain_step_seconds),
+                self.knobs.domain_verification,
+            )
+            for attr, value in domains.auto_settings(body).items():
+                setattr(domain, attr, value)
+            app.domains[name] = domain
+            return domain, now
+
+    def get_domain_association(
+        self, app_id: str, domain_name: str, *, region: str | None = None
+    ) -> tuple[domains.DomainAssociation, float]:
+        with self._op(mutating=False) as now:
+            return self._domain(app_id, domain_name, region), now
+
+    def list_domain_associations(
+        self, app_id: str, max_results: int | None, next_token: str | None, *, region: str | None = None
+    ) -> tuple[list[domains.DomainAssociation], float, str | None]:
+        if max_results is not None and not 0 <= max_results <= 50:
+            raise BadRequestException("maxResults must be between 0 and 50.")
+        start = domains.decode_page_token(next_token) if next_token else 0
+        limit = max_results or 50
+        with self._op(mutating=False) as now:
+            listed = list(self._app(app_id, region).domains.values())
+            page = listed[start : start + limit]
+            more = start + limit < len(listed)
+            return page, now, domains.encode_page_token(start + limit) if more else None
+
+    def update_domain_association(
+        self, app_id: str, domain_name: str, body: dict[str, Any], *, region: str | None = None
+    ) -> tuple[domains.DomainAssociation, float]:
+        with self._op() as now:
+            app = self._app(app_id, region)
+            domain = self._domain(app_id, domain_name, region)
+            settings = body.get("subDomainSettings")
+            certificate = body.get("certificateSettings")
+            domains.update(
+                domain,
+                domains.sub_domain_settings(settings, app.branches, app_id) if settings is not None else None,
+                domains.certificate_settings(certificate) if certificate is not None else None,
+                domains.auto_settings(body),
+                now,
+                float(self.knobs.domain_step_seconds),
+                self.knobs.domain_verification,
+            )
+            return domain, now
+
+    def delete_domain_association(
+        self, app_id: str, domain_name: str, *, region: str | None = None
+    ) -> tuple[domains.DomainAssociation, float]:
+        with self._op() as now:
+            domain = self._domain(app_id, domain_name, region)
+            del self.apps[app_id].domains[domain_name]
+        self._domains_removed([(app_id, domain_name)])
+        return domain, now
+
+    def _domains_removed(self, removed: list[tuple[str, str]]) -> None:
+        if self.on_domains_removed is not None and removed:
+            self.on_domains_removed(removed)
+
+    def app_hosts(self, app_id: str) -> dict[str, tuple[str, str, str]] | None:
+        """Every host of the app's custom domains -> (branch name, domain name, domain status now), in
+        the order the domains and their sub-domains were given; None: no such app."""
+        with self._op(mutating=False) as now:
+            app = self.apps.get(app_id)
+            if app is None:
+                return None
+            return {
+                domain.host_of(s["prefix"].lower()): (s["branchName"], name, domain.status(now))
+                for name, domain in app.domains.items()
+                for s in domain.sub_domains
+            }
 
     # ------------------------------------------------------------------ progression
     def _advance(self, now: float) -> None:

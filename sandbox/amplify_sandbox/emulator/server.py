@@ -17,11 +17,13 @@ from urllib.parse import urlsplit
 
 from . import admin, responses, uploads, urls
 from .clock import Clock
+from .domain_site import DomainSiteServer
 from .exceptions import InternalFailureException
 from .faults import Refuse, Stall, Throttle
 from .httpd import QuietHandler, Response, Server, log, stop_servers
 from .knobs import Knobs
 from .models import AmplifyBackend
+from .ports import PortBook
 from .site import SiteServer
 
 
@@ -132,6 +134,11 @@ class AmplifyEmulator:
         self._sites: dict[tuple[str, str], SiteServer] = {}
         self._sites_lock = threading.Lock()
         self.backend.on_branches_removed = self._stop_sites
+        #: the site servers of apps' custom domains (domain_site.py), by app id
+        self._domain_sites: dict[str, DomainSiteServer] = {}
+        self.backend.on_domains_removed = self._stop_domain_sites
+        #: the ports the site servers had (ports.py): kept with the state when it persists
+        self._ports = PortBook(store / "site-ports.json" if persist else None)
 
     # -------------------------------------------------------------- lifecycle
     def start(self) -> AmplifyEmulator:
@@ -192,7 +199,8 @@ class AmplifyEmulator:
         """Remove the site servers of ``keys`` (all when None) from the table; the caller stops them."""
         with self._sites_lock:
             if keys is None:
-                sites, self._sites = list(self._sites.values()), {}
+                sites: list[SiteServer] = [*self._sites.values(), *self._domain_sites.values()]
+                self._sites, self._domain_sites = {}, {}
                 return sites
             return [srv for key in keys if (srv := self._sites.pop(key, None)) is not None]
 
@@ -207,7 +215,36 @@ class AmplifyEmulator:
         with self._sites_lock:
             srv = self._sites.get((app_id, branch_name))
             if srv is None:
-                srv = SiteServer(self.backend, app_id, branch_name)
+                srv = self._ports.serve(
+                    f"branch {app_id} {branch_name}",
+                    lambda port: SiteServer(self.backend, app_id, branch_name, port),
+                )
                 srv.serve_in_thread(f"amplify-site-{app_id}")
                 self._sites[(app_id, branch_name)] = srv
         return f"http://127.0.0.1:{srv.port}/"
+
+    def domain_urls(self, app_id: str) -> list[tuple[str, str, str]]:
+        """``(host, branch name, http://<host>.localhost:PORT/)`` of every host of the app's custom
+        domains, served by one server for the app (started on first use, on its remembered port)."""
+        if not self.backend.app_hosts(app_id):
+            return []
+        with self._sites_lock:
+            srv = self._domain_sites.get(app_id)
+            if srv is None:
+                srv = self._ports.serve(
+                    f"domains {app_id}", lambda port: DomainSiteServer(self.backend, app_id, port)
+                )
+                srv.serve_in_thread(f"amplify-domains-{app_id}")
+                self._domain_sites[app_id] = srv
+        return srv.urls()
+
+    def _stop_domain_sites(self, removed: list[tuple[str, str]]) -> None:
+        """Stop the domain server of an app left with no domain (DeleteDomainAssociation, DeleteApp)."""
+        with self._sites_lock:
+            gone = [
+                srv
+                for app_id in {a for a, _ in removed}
+                if not self.backend.app_hosts(app_id)
+                and (srv := self._domain_sites.pop(app_id, None)) is not None
+            ]
+        stop_servers(gone)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import hmac
 import json
 import logging
@@ -31,7 +32,7 @@ from urllib.parse import unquote, urlsplit
 
 from .content import SiteFile, SiteSettings, content_type
 from .custom_headers import CustomHeadersError, HeaderRule, headers_for, parse_custom_headers
-from .hosting_rules import Outcome, RuleSet, access_denied_body
+from .hosting_rules import Options, Outcome, RuleSet, access_denied_body
 from .httpd import CHUNK, QuietHandler, Response, Server
 
 if TYPE_CHECKING:
@@ -52,18 +53,27 @@ class SiteServer(Server):
     """One branch's site on its own port. Keeps the app's rules and headers parsed until they change,
     and which notes it has logged."""
 
-    def __init__(self, backend: AmplifyBackend, app_id: str, branch_name: str) -> None:
+    def __init__(self, backend: AmplifyBackend, app_id: str, branch_name: str, port: int = 0) -> None:
         self.backend = backend
         self.app_id = app_id
         self.branch_name = branch_name
         self._parsed: tuple[tuple[str, str], RuleSet, list[HeaderRule]] | None = None
         self._logged: set[str] = set()
         self._lock = threading.Lock()
-        super().__init__(0, SiteHandler)
+        super().__init__(port, SiteHandler)
 
-    def settings(self) -> SiteSettings | None:
+    def route(self, host: str | None) -> tuple[str, Options] | Response:
+        """Which branch answers a request with this ``Host`` header, and the rule options for it (or
+        the answer itself). A branch's own server serves its branch whatever the host."""
+        return self.branch_name, Options()
+
+    def local_location(self, location: str) -> str:
+        """A redirect's ``Location`` as the preview sends it (domain_site.py maps the app's own hosts)."""
+        return location
+
+    def settings(self, branch_name: str | None = None) -> SiteSettings | None:
         """The branch's settings now (None: the branch is gone)."""
-        return self.backend.site_settings(self.app_id, self.branch_name)
+        return self.backend.site_settings(self.app_id, branch_name or self.branch_name)
 
     def rules(self, settings: SiteSettings) -> tuple[RuleSet, list[HeaderRule]]:
         """The app's customRules and customHeaders, parsed again only when they changed."""
@@ -110,14 +120,21 @@ class SiteHandler(QuietHandler):
 
     server: SiteServer
 
+    branch_name = ""
+
     def _find(self, name: str) -> SiteFile | None:
         srv = self.server
-        return srv.backend.site_file(srv.app_id, srv.branch_name, name)
+        return srv.backend.site_file(srv.app_id, self.branch_name, name)
 
     def serve(self, head: bool) -> None:
         self.read_body()
         srv = self.server
-        settings = srv.settings()
+        routed = srv.route(self.headers.get("Host"))
+        if isinstance(routed, Response):
+            self.send(routed, head)
+            return
+        self.branch_name, options = routed
+        settings = srv.settings(self.branch_name)
         if settings is None or not settings.live:  # the branch is gone, or has never been deployed
             self.send(NOT_FOUND, head)
             return
@@ -138,8 +155,10 @@ class SiteHandler(QuietHandler):
             return
         path_and_query = target.path + (f"?{target.query}" if target.query else "")
         for _ in range(3):  # a deploy may replace the content between lookup and open: look again
-            outcome = rules.resolve(path_and_query, lambda key: self._find(key) is not None)
+            outcome = rules.resolve(path_and_query, lambda key: self._find(key) is not None, options)
             srv.note(*outcome.notes)
+            if outcome.kind == "redirect" and outcome.location is not None:
+                outcome = dataclasses.replace(outcome, location=srv.local_location(outcome.location))
             if outcome.kind != "file":
                 self.send(_answer(outcome, custom(outcome.status)), head)
                 return

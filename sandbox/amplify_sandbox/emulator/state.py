@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
+from .domains import DomainAssociation, domain_from_dict
 from .jobs import Job
 from .store import branch_key
 
@@ -79,6 +80,8 @@ class App(Hosted):
     job_config: dict[str, Any] | None = None
     cache_config: dict[str, Any] | None = None
     branches: dict[str, Branch] = field(default_factory=dict)
+    #: custom domains (domains.py), by domain name, in the order created
+    domains: dict[str, DomainAssociation] = field(default_factory=dict)
 
     @property
     def arn(self) -> str:
@@ -95,7 +98,8 @@ def app_from_dict(data: dict[str, Any]) -> App:
     for name, b in data.pop("branches").items():
         jobs = {int(k): Job(**v) for k, v in b.pop("jobs").items()}
         branches[name] = Branch(jobs=jobs, **b)
-    return App(branches=branches, **data)
+    domains = {k: domain_from_dict(v) for k, v in data.pop("domains", {}).items()}
+    return App(branches=branches, domains=domains, **data)
 
 
 def parse_arn(arn: str) -> tuple[str, str, str | None] | None:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
-from . import admin, responses
+from . import admin, domain_responses, responses
 from .httpd import Response
 from .signing import PREFIX as UPLOAD_PREFIX
 
@@ -88,11 +88,22 @@ ROUTES: dict[str, Route] = {
         Route("GetWebhook", "GET", "/webhooks/{webhookId}", _NOT_EMULATED),
         Route("UpdateWebhook", "POST", "/webhooks/{webhookId}", _NOT_EMULATED),
         Route("DeleteWebhook", "DELETE", "/webhooks/{webhookId}", _NOT_EMULATED),
-        Route("CreateDomainAssociation", "POST", "/apps/{appId}/domains", _NOT_EMULATED),
-        Route("ListDomainAssociations", "GET", "/apps/{appId}/domains", _NOT_EMULATED),
-        Route("GetDomainAssociation", "GET", _DOMAIN, _NOT_EMULATED),
-        Route("UpdateDomainAssociation", "POST", _DOMAIN, _NOT_EMULATED),
-        Route("DeleteDomainAssociation", "DELETE", _DOMAIN, _NOT_EMULATED),
+        # custom domains (domain_responses.py, domains.py)
+        Route(
+            "CreateDomainAssociation",
+            "POST",
+            "/apps/{appId}/domains",
+            domain_responses.create_domain_association,
+        ),
+        Route(
+            "ListDomainAssociations",
+            "GET",
+            "/apps/{appId}/domains",
+            domain_responses.list_domain_associations,
+        ),
+        Route("GetDomainAssociation", "GET", _DOMAIN, domain_responses.get_domain_association),
+        Route("UpdateDomainAssociation", "POST", _DOMAIN, domain_responses.update_domain_association),
+        Route("DeleteDomainAssociation", "DELETE", _DOMAIN, domain_responses.delete_domain_association),
     )
 }
 

@@ -7,6 +7,7 @@ Adding a resource type the driver provisions: a module with a :class:`~.base.Pro
 from __future__ import annotations
 
 from amplify_sandbox.driver.provisioners.amplify import AmplifyAppProvisioner, AmplifyBranchProvisioner
+from amplify_sandbox.driver.provisioners.amplify_domain import AmplifyDomainProvisioner
 from amplify_sandbox.driver.provisioners.base import Provisioner
 from amplify_sandbox.driver.provisioners.custom_resource import CustomResourceProvisioner
 from amplify_sandbox.driver.provisioners.lambda_function import LambdaFunctionProvisioner
@@ -21,6 +22,7 @@ PROVISIONERS: tuple[Provisioner, ...] = (
     LambdaFunctionProvisioner(),
     AmplifyAppProvisioner(),
     AmplifyBranchProvisioner(),
+    AmplifyDomainProvisioner(),
     CustomResourceProvisioner(),
     SecretProvisioner(),
     MotoProvisioner(),  # the types moto has a CloudFormation model for (moto_backed.is_moto_backed)
