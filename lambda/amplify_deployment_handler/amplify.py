@@ -251,7 +251,14 @@ class Amplify:
         pause = first_pause
         last = ""
         while True:
-            job = self.get_job(job_id)
+            try:
+                job = self.get_job(job_id)
+            except AmplifyError as exc:
+                # the job can no longer be followed: stop it, or it may go live after a FAILED answer
+                if self.stop(job_id, quiet_errors=True):
+                    raise AmplifyError(f"{exc}; job {job_id} stopped, the live site is unchanged") from exc
+                self._settle_unstopped(job_id, str(exc))
+                return
             status = str(job.get("summary", {}).get("status", ""))
             if status != last:
                 event("job", job_id=job_id, status=status)
@@ -261,7 +268,12 @@ class Amplify:
             if status in jobs.FAILED_STATES:
                 raise AmplifyError(jobs.failure_reason(job_id, status, job.get("steps", [])))
             if self.deadline.remaining() < pause + 0.5:
-                self.stop(job_id, quiet_errors=True)
+                if not self.stop(job_id, quiet_errors=True):
+                    # refused: the job may have ended meanwhile (SUCCEED: the deployment is done)
+                    self._settle_unstopped(
+                        job_id, f"Amplify job {job_id} still {status} near the Lambda timeout"
+                    )
+                    return
                 if status in jobs.UNSTARTED_LOOKING:
                     raise AmplifyError(
                         f"Amplify job {job_id} still {status} near the Lambda timeout: stopped it (queued "
@@ -274,6 +286,24 @@ class Amplify:
                 )
             self._pause(pause)
             pause = min(max_pause, pause * 1.5)
+
+    def _settle_unstopped(self, job_id: str, what: str) -> None:
+        """After a StopJob that did not go through: return when the job SUCCEEDED after all; else raise
+        with its end (FAILED, CANCELLED) or with ``what`` and the fact that it still runs."""
+        try:
+            job = self.get_job(job_id)
+        except AmplifyError:
+            job = {}
+        status = str(job.get("summary", {}).get("status", ""))
+        if status == jobs.SUCCEEDED:
+            event("job", job_id=job_id, status=status, action="succeeded_before_stop")
+            return
+        if status in jobs.FAILED_STATES:
+            raise AmplifyError(jobs.failure_reason(job_id, status, job.get("steps", [])))
+        raise AmplifyError(
+            f"{what}; job {job_id} could not be stopped (it blocks the branch until it ends): check it "
+            "in the Amplify console before retrying"
+        )
 
 
 def _int(value: Any) -> int:
