@@ -65,6 +65,7 @@ def find_pulled(summaries: Sequence[Mapping[str, Any]], source_url: str, newest_
 def create(amp: Amplify, call: Callable[[], Any]) -> Mapping[str, Any]:
     where = f"{amp.app_id}/{amp.branch}"
     code = ""
+    stopped: list[str] = []  # the orphans stopped: named in the reason if every try loses its answer
     for _ in range(MAX_LOST):
         began = amp._now()
         try:
@@ -83,8 +84,11 @@ def create(amp: Amplify, call: Callable[[], Any]) -> Mapping[str, Any]:
                 "be stopped (it blocks the branch until stopped); stop it, then retry"
             )
         amp.newest_seen = max(amp.newest_seen, int(orphan))
+        stopped.append(orphan)
+    orphans = "; " + ", ".join(f"job {j}" for j in stopped) + " stopped" if stopped else ""
     raise _amplify.AmplifyError(
-        f"CreateDeployment on {where} lost its answer {MAX_LOST} times ({code}); retry the deployment"
+        f"CreateDeployment on {where} lost its answer {MAX_LOST} times ({code}){orphans}; "
+        "retry the deployment"
     )
 
 

@@ -43,3 +43,16 @@ def test_soak_found_a_job_that_can_no_longer_be_read_is_stopped_before_failing(s
     sandbox.emulator.set_knobs(lose_next_get_job=0, clock_offset=1200)  # long past the job's end
     assert site.job("2")["summary"]["status"] == "CANCELLED"
     assert site.fetch("/index.html") == (200, b"v1")
+
+
+def test_soak_found_create_deployment_losing_every_answer_names_the_jobs_it_stopped(site, sandbox):
+    """Every CreateDeployment is carried out and its answer lost: each orphan job is found and
+    stopped, then the handler gives up. Before the fix the reason named none of the three jobs."""
+    site.deploy_live({"index.html": "v1"})
+    sandbox.emulator.set_knobs(lose_next_create_deployment=3, lost_answer_as="500")
+    key = site.put_zip({"index.html": "v2"})
+    resp = site.invoke("Update", site.props(site.source(key)), physical_id=f"{site.app_id}/main")
+    assert_reason(resp, f"CreateDeployment on {site.app_id}/main lost its answer 3 times")
+    assert "job 2, job 3, job 4 stopped" in resp["Reason"]
+    assert [j["status"] for j in site.jobs()] == ["CANCELLED", "CANCELLED", "CANCELLED", "SUCCEED"]
+    assert site.fetch("/index.html") == (200, b"v1")
