@@ -18,6 +18,7 @@ from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as NotConnected
 
 from . import jobs, lost_answers
+from .bounded import CallTimedOut, NoTimeLeft, call_within
 from .deadline import Deadline
 from .error_codes import botocore_error_code
 from .logs import event
@@ -95,25 +96,51 @@ class Amplify:
         self._now = now
         #: the newest job id on the branch when it was last seen free (orphans are newer)
         self.newest_seen = 0
+        #: a job read when its StopJob was refused (by job id): how it ended, if it had
+        self._read_at_stop: dict[str, Mapping[str, Any]] = {}
 
     def _ids(self) -> dict[str, str]:
         return {"appId": self.app_id, "branchName": self.branch}
 
-    def _pause(self, seconds: float) -> None:
-        self._sleep(max(0.0, min(seconds, self.deadline.remaining())))
+    def _pause(self, seconds: float, grace: float = 0.0) -> None:
+        self._sleep(max(0.0, min(seconds, self.deadline.remaining(grace))))
 
-    def _retrying(self, what: str, call: Callable[[], Any], lost_ok: bool = False) -> Any:
+    def _retrying(
+        self,
+        what: str,
+        call: Callable[[], Any],
+        lost_ok: bool = False,
+        grace: float = 0.0,
+        quick: bool = False,
+    ) -> Any:
         """Call, retrying throttling and InternalFailure (beyond botocore's own retries) until the
         deadline, and LimitExceeded for at most ``limit_wait_s``. With ``lost_ok`` (a call that is not
         idempotent) an ambiguous failure raises LostAnswer at once, and a request that never reached
-        Amplify (no connection) is retried."""
+        Amplify (no connection) is retried. No call runs past the deadline (plus ``grace``, for StopJob):
+        one still unanswered then (botocore's retries and backoff, a stalled connection) fails. ``quick``
+        (StopJob and its confirmation): short pauses past the deadline (_backoff), and a call that got
+        no answer is tried again too."""
         attempt = 0
         limited = 0.0  # seconds paused for LimitExceeded
         where = f"{self.app_id}/{self.branch}"
         while True:
             attempt += 1
             try:
-                return call()
+                return call_within(call, self.deadline.remaining(grace), what)
+            except NoTimeLeft as exc:
+                raise AmplifyError(
+                    f"{what} on {where}: the deadline has passed; retry, or raise the function timeout",
+                    "Timeout",
+                ) from exc
+            except CallTimedOut as exc:
+                if lost_ok:  # sent, no answer: it may have taken effect
+                    raise LostAnswer(
+                        f"{what} failed on {where}: no answer before the deadline", "Timeout"
+                    ) from exc
+                raise AmplifyError(
+                    f"{what} on {where}: no answer before the deadline; retry, or raise the function timeout",
+                    "Timeout",
+                ) from exc
             except ClientError as exc:
                 code = botocore_error_code(exc)
                 if lost_ok and _lost(exc):
@@ -124,31 +151,43 @@ class Amplify:
                     if what in ("CreateDeployment", "StartDeployment") and "not finished" in message:
                         raise BranchBusy(reason, code, message) from exc
                     raise AmplifyError(reason, code, message) from exc
-                pause = backoff(attempt, 1.0, 15.0)
+                pause = self._backoff(attempt, quick)
                 if code == LIMIT_CODE:
                     if limited >= self.limit_wait_s:
                         raise AmplifyError(limit_reason(what, where, limited), code) from exc
                     pause = min(pause, self.limit_wait_s - limited + 0.01)
                     limited += pause
-                if self.deadline.remaining() < pause + 1:
+                if self.deadline.remaining(grace) < pause + (0.2 if quick else 1):
                     if code == LIMIT_CODE:
                         raise AmplifyError(limit_reason(what, where, limited), code) from exc
                     raise AmplifyError(
                         f"{what} kept failing with {code} on {where} until the deadline"
                     ) from exc
                 event("retry", msg=f"amplify: {what} got {code}, retrying in {pause:.1f}s")
-                self._pause(pause)
+                self._pause(pause, grace)
             except BotoCoreError as exc:
                 if lost_ok and isinstance(exc, HTTPClientError):
                     raise LostAnswer(f"{what} failed on {where}: {_short(exc)}", type(exc).__name__) from exc
-                pause = backoff(attempt, 1.0, 15.0)
-                if not (lost_ok and isinstance(exc, NotConnected)) or self.deadline.remaining() < pause + 1:
+                pause = self._backoff(attempt, quick)
+                if not (quick or (lost_ok and isinstance(exc, NotConnected))) or self.deadline.remaining(
+                    grace
+                ) < pause + (0.2 if quick else 1):
                     raise AmplifyError(f"{what} failed on {where}: {_short(exc)}") from exc
                 event("retry", msg=f"amplify: {what} could not connect, retrying in {pause:.1f}s")
-                self._pause(pause)
+                self._pause(pause, grace)
 
-    def list_jobs(self) -> list[Mapping[str, Any]]:
-        resp = self._retrying("ListJobs", lambda: self.client.list_jobs(**self._ids(), maxResults=20))
+    def _backoff(self, attempt: int, quick: bool) -> float:
+        """The pause before a retry: 1 s .. 15 s; ``quick``: cut short at the deadline, and 0.1 .. 0.5 s
+        once past it (a StopJob in the grace has no time to wait longer)."""
+        pause = backoff(attempt, 1.0, 15.0)
+        if quick:
+            pause = max(backoff(attempt, 0.1, 0.4), min(pause, self.deadline.remaining()))
+        return pause
+
+    def list_jobs(self, grace: float = 0.0) -> list[Mapping[str, Any]]:
+        resp = self._retrying(
+            "ListJobs", lambda: self.client.list_jobs(**self._ids(), maxResults=20), grace=grace
+        )
         summaries: list[Mapping[str, Any]] = resp.get("jobSummaries", [])
         return summaries
 
@@ -231,11 +270,18 @@ class Amplify:
         Errors are logged, not raised, with quiet_errors."""
         try:
             try:
-                self._retrying(f"StopJob {job_id}", lambda: self.client.stop_job(**self._ids(), jobId=job_id))
+                self._retrying(
+                    f"StopJob {job_id}",
+                    lambda: self.once.stop_job(**self._ids(), jobId=job_id),
+                    grace=self.deadline.grace(),
+                    quick=True,
+                )
             except AmplifyError as refused:
                 # a retried StopJob whose first answer was lost is refused: the job is already stopped
-                status = str(self.get_job(job_id).get("summary", {}).get("status", ""))
+                job = self._cleanup_read(job_id)
+                status = str(job.get("summary", {}).get("status", ""))
                 if status not in jobs.FAILED_STATES:
+                    self._read_at_stop[job_id] = job  # e.g. SUCCEED: it ended before the stop came
                     raise refused
             event("job", job_id=job_id, action="stop_requested")
             return True
@@ -287,13 +333,28 @@ class Amplify:
             self._pause(pause)
             pause = min(max_pause, pause * 1.5)
 
+    def _cleanup_read(self, job_id: str) -> Mapping[str, Any]:
+        """GetJob in the deadline's grace (to confirm a stop, or to see how an unstoppable job ended)."""
+        call = self.once.get_job
+        resp = self._retrying(
+            "GetJob", lambda: call(**self._ids(), jobId=job_id), grace=self.deadline.grace(), quick=True
+        )
+        job: Mapping[str, Any] = resp.get("job", {})
+        return job
+
     def _settle_unstopped(self, job_id: str, what: str) -> None:
-        """After a StopJob that did not go through: return when the job SUCCEEDED after all; else raise
-        with its end (FAILED, CANCELLED) or with ``what`` and the fact that it still runs."""
-        try:
-            job = self.get_job(job_id)
-        except AmplifyError:
-            job = {}
+        """After a StopJob that did not go through: follow the job for the rest of the deadline's
+        grace. Return when it SUCCEEDED after all; raise with its end (FAILED, CANCELLED), or with
+        ``what`` and the fact that it still runs."""
+        job: Mapping[str, Any] = self._read_at_stop.get(job_id, {})
+        while self.deadline.remaining(self.deadline.grace()) > 0.3 and not _ended(job):
+            try:
+                job = self._cleanup_read(job_id)
+            except AmplifyError:
+                break
+            if _ended(job):
+                break
+            self._pause(0.2, self.deadline.grace())
         status = str(job.get("summary", {}).get("status", ""))
         if status == jobs.SUCCEEDED:
             event("job", job_id=job_id, status=status, action="succeeded_before_stop")
@@ -304,6 +365,10 @@ class Amplify:
             f"{what}; job {job_id} could not be stopped (it blocks the branch until it ends): check it "
             "in the Amplify console before retrying"
         )
+
+
+def _ended(job: Mapping[str, Any]) -> bool:
+    return str(job.get("summary", {}).get("status", "")) in (jobs.SUCCEEDED, *jobs.FAILED_STATES)
 
 
 def _int(value: Any) -> int:

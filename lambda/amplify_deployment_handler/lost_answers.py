@@ -74,7 +74,12 @@ def create(amp: Amplify, call: Callable[[], Any]) -> Mapping[str, Any]:
         except _amplify.LostAnswer as exc:
             code = exc.code
             event("retry", msg=f"amplify: CreateDeployment answer lost ({code}); looking for its job")
-        orphan = find_orphan(amp.list_jobs(), began, amp.newest_seen)
+        except _amplify.AmplifyError as exc:
+            if not stopped:
+                raise
+            raise type(exc)(f"{exc}{_named(stopped)}", exc.code, exc.detail) from exc
+        # looking for the orphan and stopping it is cleanup: it may use the deadline's grace
+        orphan = find_orphan(amp.list_jobs(grace=amp.deadline.grace()), began, amp.newest_seen)
         if orphan is None:
             continue  # the call had no effect: create again
         event("job", job_id=orphan, action="orphan_found", why="CreateDeployment's answer was lost")
@@ -85,11 +90,15 @@ def create(amp: Amplify, call: Callable[[], Any]) -> Mapping[str, Any]:
             )
         amp.newest_seen = max(amp.newest_seen, int(orphan))
         stopped.append(orphan)
-    orphans = "; " + ", ".join(f"job {j}" for j in stopped) + " stopped" if stopped else ""
     raise _amplify.AmplifyError(
-        f"CreateDeployment on {where} lost its answer {MAX_LOST} times ({code}){orphans}; "
+        f"CreateDeployment on {where} lost its answer {MAX_LOST} times ({code}){_named(stopped)}; "
         "retry the deployment"
     )
+
+
+def _named(stopped: Sequence[str]) -> str:
+    """ "; job 3, job 4 stopped" for the orphans stopped, "" for none."""
+    return "; " + ", ".join(f"job {j}" for j in stopped) + " stopped" if stopped else ""
 
 
 def start(amp: Amplify, job_id: str, call: Callable[[], Any]) -> None:
@@ -134,7 +143,7 @@ def start_source(amp: Amplify, source_url: str, call: Callable[[], Any]) -> str:
         except _amplify.LostAnswer as exc:
             lost = exc.code
             event("retry", msg=f"amplify: StartDeployment answer lost ({lost}); looking for its job")
-        job_id = find_pulled(amp.list_jobs(), source_url, amp.newest_seen)
+        job_id = find_pulled(amp.list_jobs(grace=amp.deadline.grace()), source_url, amp.newest_seen)
         if job_id is not None:
             event("job", job_id=job_id, action="start_confirmed")
             return job_id

@@ -56,3 +56,59 @@ def test_soak_found_create_deployment_losing_every_answer_names_the_jobs_it_stop
     assert "job 2, job 3, job 4 stopped" in resp["Reason"]
     assert [j["status"] for j in site.jobs()] == ["CANCELLED", "CANCELLED", "CANCELLED", "SUCCEED"]
     assert site.fetch("/index.html") == (200, b"v1")
+
+
+def test_soak_found_a_stalled_amplify_call_near_the_deadline_is_cut_off_so_the_handler_answers_in_time(
+    site, sandbox, amplify_faults
+):
+    """The first GetJob of the poll hangs (30 s, as long as the client's read timeout) in a 6 s
+    invocation. Before the fix the handler waited for it past its deadline: crhelper's timer answered
+    "Execution timed out" and the running job was left to go live. Now no Amplify call runs past the
+    deadline: the GetJob is given up, the job stopped, and the handler answers once, itself."""
+    site.deploy_live({"index.html": "v1"})
+    sandbox.emulator.set_knobs(job_duration=600)
+    amplify_faults.before(
+        "GetJob",
+        amplify_operation("GetJob"),
+        lambda: sandbox.emulator.set_knobs(stall_seconds=30, stall_next_api_calls=1),
+    )
+    key = site.put_zip({"index.html": "v2"})
+    event = site.event("Update", site.props(site.source(key)), physical_id=f"{site.app_id}/main")
+    site.deliver(event, seconds=6)
+    answers = site.responses(event)
+    assert len(answers) == 1, [a["Reason"] for a in answers]
+    assert_reason(answers[0], f"GetJob on {site.app_id}/main: no answer before the deadline")
+    assert "job 2 stopped, the live site is unchanged" in answers[0]["Reason"]
+    assert sandbox.emulator.counters["injected"]["api_stalled"] == 1
+    sandbox.emulator.set_knobs(clock_offset=1200)  # long past the job's end
+    assert site.job("2")["summary"]["status"] == "CANCELLED"
+    assert site.fetch("/index.html") == (200, b"v1")
+    assert_no_secrets(site.log_text + str(answers))
+
+
+def test_soak_found_a_create_deployment_failing_after_a_lost_answer_names_the_orphan_it_stopped(
+    site, sandbox, amplify_faults
+):
+    """The first CreateDeployment is carried out and its answer lost: its orphan job is found and
+    stopped. The second is refused until the deadline (a quota). Before the fix the reason named no
+    job although the handler had made (and stopped) one."""
+    site.deploy_live({"index.html": "v1"})
+    sandbox.emulator.set_knobs(lose_next_create_deployment=1, lost_answer_as="500")
+    creates: list[int] = []
+
+    def refuse_the_second() -> None:
+        creates.append(1)
+        if len(creates) == 2:
+            sandbox.emulator.set_knobs(throttle_code="LimitExceededException", throttle_next_api_calls=1000)
+
+    amplify_faults.before(
+        "CreateDeployment", amplify_operation("CreateDeployment"), refuse_the_second, times=2
+    )
+    key = site.put_zip({"index.html": "v2"})
+    resp = site.invoke("Update", site.props(site.source(key)), physical_id=f"{site.app_id}/main", seconds=8)
+    sandbox.emulator.set_knobs(throttle_next_api_calls=0)
+    assert len(creates) == 2
+    assert_reason(resp, f"CreateDeployment on {site.app_id}/main refused (LimitExceededException)")
+    assert resp["Reason"].endswith("; job 2 stopped"), resp["Reason"]
+    assert [j["status"] for j in site.jobs()] == ["CANCELLED", "SUCCEED"]
+    assert site.fetch("/index.html") == (200, b"v1")
