@@ -539,7 +539,9 @@ class World:
         elif peak == 0 and not inv.timed_out:
             v.append(Violation("memory", "the handler process did not report its peak RSS"))
         keep = v or os.environ.get("SOAK_LINES") == "1"
-        return Outcome(self.step_no, status, reason, 0.0, round(peak, 1), {}, v, our_ids, shown if keep else [])
+        return Outcome(
+            self.step_no, status, reason, 0.0, round(peak, 1), {}, v, our_ids, shown if keep else []
+        )
 
 
 def which(status: str) -> str:
