@@ -184,10 +184,19 @@ class Amplify:
             pause = max(backoff(attempt, 0.1, 0.4), min(pause, self.deadline.remaining()))
         return pause
 
-    def list_jobs(self, grace: float = 0.0) -> list[Mapping[str, Any]]:
-        resp = self._retrying(
-            "ListJobs", lambda: self.client.list_jobs(**self._ids(), maxResults=20), grace=grace
-        )
+    def list_jobs(self, cleanup: bool = False) -> list[Mapping[str, Any]]:
+        """ListJobs; ``cleanup`` (looking for a job a lost answer may have made): in the deadline's
+        grace, through the one-attempt client with short retries, as StopJob."""
+        if not cleanup:
+            resp = self._retrying("ListJobs", lambda: self.client.list_jobs(**self._ids(), maxResults=20))
+        else:
+            call = self.once.list_jobs
+            resp = self._retrying(
+                "ListJobs",
+                lambda: call(**self._ids(), maxResults=20),
+                grace=self.deadline.grace(),
+                quick=True,
+            )
         summaries: list[Mapping[str, Any]] = resp.get("jobSummaries", [])
         return summaries
 

@@ -79,7 +79,7 @@ def create(amp: Amplify, call: Callable[[], Any]) -> Mapping[str, Any]:
                 raise
             raise type(exc)(f"{exc}{_named(stopped)}", exc.code, exc.detail) from exc
         # looking for the orphan and stopping it is cleanup: it may use the deadline's grace
-        orphan = find_orphan(amp.list_jobs(grace=amp.deadline.grace()), began, amp.newest_seen)
+        orphan = find_orphan(amp.list_jobs(cleanup=True), began, amp.newest_seen)
         if orphan is None:
             continue  # the call had no effect: create again
         event("job", job_id=orphan, action="orphan_found", why="CreateDeployment's answer was lost")
@@ -143,7 +143,7 @@ def start_source(amp: Amplify, source_url: str, call: Callable[[], Any]) -> str:
         except _amplify.LostAnswer as exc:
             lost = exc.code
             event("retry", msg=f"amplify: StartDeployment answer lost ({lost}); looking for its job")
-        job_id = find_pulled(amp.list_jobs(grace=amp.deadline.grace()), source_url, amp.newest_seen)
+        job_id = find_pulled(amp.list_jobs(cleanup=True), source_url, amp.newest_seen)
         if job_id is not None:
             event("job", job_id=job_id, action="start_confirmed")
             return job_id

@@ -112,3 +112,36 @@ def test_soak_found_a_create_deployment_failing_after_a_lost_answer_names_the_or
     assert resp["Reason"].endswith("; job 2 stopped"), resp["Reason"]
     assert [j["status"] for j in site.jobs()] == ["CANCELLED", "SUCCEED"]
     assert site.fetch("/index.html") == (200, b"v1")
+
+
+def test_soak_found_a_throttled_search_for_a_lost_create_deployments_orphan_still_stops_it(
+    site, sandbox, amplify_faults, monkeypatch
+):
+    """CreateDeployment is carried out and its answer lost; the ListJobs that looks for its orphan
+    is throttled as often as botocore tries. Before the fix that ListJobs went through botocore's
+    retries, whose throttling backoff (made long here: base 10 s) ran past the deadline: the handler
+    gave up and left the orphan PENDING, blocking the branch. Now it goes through the one-attempt
+    client with the handler's own pauses (made short here), finds the orphan and stops it."""
+    from botocore.retries.standard import ExponentialBackoff
+
+    from amplify_deployment_handler import amplify
+
+    monkeypatch.setitem(ExponentialBackoff._DEFAULT_BACKOFF_CONFIG, "throttling_base_scale", 10)
+    monkeypatch.setattr(amplify, "backoff", lambda attempt, base, cap: 0.05)
+    site.deploy_live({"index.html": "v1"})
+    sandbox.emulator.set_knobs(lose_next_create_deployment=1, lost_answer_as="500")
+    lists: list[int] = []
+
+    def throttle_the_search() -> None:
+        lists.append(1)
+        if len(lists) == 2:  # the first ListJobs waits for a free branch, the second looks for the orphan
+            sandbox.emulator.set_knobs(throttle_code="TooManyRequestsException", throttle_next_api_calls=5)
+
+    amplify_faults.before("ListJobs", amplify_operation("ListJobs"), throttle_the_search, times=2)
+    key = site.put_zip({"index.html": "v2"})
+    resp = site.invoke("Update", site.props(site.source(key)), physical_id=f"{site.app_id}/main", seconds=8)
+    assert resp["Status"] == "SUCCESS", resp["Reason"]
+    assert sandbox.emulator.counters["injected"]["throttled"] == 5
+    assert resp["Data"]["JobId"] == "3"
+    assert [j["status"] for j in site.jobs()] == ["SUCCEED", "CANCELLED", "SUCCEED"]
+    assert site.fetch("/index.html") == (200, b"v2")
