@@ -118,15 +118,18 @@ class Amplify:
         idempotent) an ambiguous failure raises LostAnswer at once, and a request that never reached
         Amplify (no connection) is retried. No call runs past the deadline (plus ``grace``, for StopJob):
         one still unanswered then (botocore's retries and backoff, a stalled connection) fails. ``quick``
-        (StopJob and its confirmation): short pauses past the deadline (_backoff), and a call that got
-        no answer is tried again too."""
+        (StopJob and its confirmation): short pauses past the deadline (_backoff); there, each try gets
+        at most a third of the grace, and one that got no answer is tried again."""
         attempt = 0
         limited = 0.0  # seconds paused for LimitExceeded
         where = f"{self.app_id}/{self.branch}"
         while True:
             attempt += 1
+            limit = self.deadline.remaining(grace)
+            if quick:  # past the deadline a hung try must leave time for another
+                limit = min(limit, max(self.deadline.remaining(), grace / 3))
             try:
-                return call_within(call, self.deadline.remaining(grace), what)
+                return call_within(call, limit, what)
             except NoTimeLeft as exc:
                 raise AmplifyError(
                     f"{what} on {where}: the deadline has passed; retry, or raise the function timeout",
@@ -137,6 +140,11 @@ class Amplify:
                     raise LostAnswer(
                         f"{what} failed on {where}: no answer before the deadline", "Timeout"
                     ) from exc
+                pause = self._backoff(attempt, quick)
+                if quick and self.deadline.remaining(grace) >= pause + 0.2:
+                    event("retry", msg=f"amplify: {what} got no answer, retrying in {pause:.1f}s")
+                    self._pause(pause, grace)
+                    continue
                 raise AmplifyError(
                     f"{what} on {where}: no answer before the deadline; retry, or raise the function timeout",
                     "Timeout",

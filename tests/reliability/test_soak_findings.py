@@ -145,3 +145,28 @@ def test_soak_found_a_throttled_search_for_a_lost_create_deployments_orphan_stil
     assert resp["Data"]["JobId"] == "3"
     assert [j["status"] for j in site.jobs()] == ["SUCCEED", "CANCELLED", "SUCCEED"]
     assert site.fetch("/index.html") == (200, b"v2")
+
+
+def test_soak_found_a_hung_stop_job_in_the_grace_is_tried_again(site, sandbox, amplify_faults):
+    """The poll's GetJob hangs past the deadline, and so does the StopJob that follows (two stalled
+    calls of 30 s). Before the fix the StopJob's one try used all of the grace: "job 2 could not be
+    stopped", and the job was left PENDING. Now a try in the grace gets a third of it, and the next
+    one stops the job."""
+    site.deploy_live({"index.html": "v1"})
+    sandbox.emulator.set_knobs(job_duration=600)
+    amplify_faults.before(
+        "GetJob",
+        amplify_operation("GetJob"),
+        lambda: sandbox.emulator.set_knobs(stall_seconds=30, stall_next_api_calls=2),
+    )
+    key = site.put_zip({"index.html": "v2"})
+    event = site.event("Update", site.props(site.source(key)), physical_id=f"{site.app_id}/main")
+    site.deliver(event, seconds=6)
+    answers = site.responses(event)
+    assert len(answers) == 1, [a["Reason"] for a in answers]
+    assert_reason(answers[0], f"GetJob on {site.app_id}/main: no answer before the deadline")
+    assert "job 2 stopped, the live site is unchanged" in answers[0]["Reason"]
+    assert sandbox.emulator.counters["injected"]["api_stalled"] == 2
+    sandbox.emulator.set_knobs(clock_offset=1200)  # long past the job's end
+    assert site.job("2")["summary"]["status"] == "CANCELLED"
+    assert site.fetch("/index.html") == (200, b"v1")
