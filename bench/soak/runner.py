@@ -78,7 +78,7 @@ def shrink(
         log(f"shrink: the {len(current)} deployments did not break {invariant} again on replay; kept whole")
         return current
     i = 0
-    while i < len(current) - 1 and time.monotonic() < end:  # drop earlier deployments
+    while i < len(current) and len(current) > 1 and time.monotonic() < end:  # drop deployments
         candidate = current[:i] + current[i + 1 :]
         if _breaks(candidate, invariant, workdir):
             current = candidate
