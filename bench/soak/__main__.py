@@ -108,8 +108,7 @@ def summarize(
         "peak_rss_mib_max": max((o.peak_rss_mib for o in outcomes), default=0.0),
         "modes": collections.Counter(s.mode for s in steps[: len(outcomes)]),
         "ran_into_deadline": sum(
-            "near the Lambda timeout" in o.reason or "until the deadline" in o.reason or "is busy" in o.reason
-            for o in outcomes
+            any(m in o.reason for m in ("near the Lambda timeout", "deadline", "is busy")) for o in outcomes
         ),
         "reproductions": reproductions,
         "outcomes": [outcome_json(o) for o in outcomes],

@@ -55,7 +55,7 @@ FAULT_KINDS = {
     "quota_queued": "the same with over_limit_start=queued: the started job waits PENDING for the slot",
     "unstarted_created": "knob unstarted_status=CREATED: never-started jobs show as CREATED",
     "start_time_at_creation": "knob job_start_time=at_creation: a job's startTime never moves",
-    "other_job_running": "another client's deployment runs on the branch (1 to 20 s)",
+    "other_job_running": "another client's deployment runs on the branch (0.5 to 20 s)",
     "other_job_unstarted": "another client's job created on the branch and never started",
     "s3_read_cut": "the proxy in front of moto cuts a GET of the sources mid-body (once, twice, or always)",
 }
