@@ -118,16 +118,17 @@ class Amplify:
         idempotent) an ambiguous failure raises LostAnswer at once, and a request that never reached
         Amplify (no connection) is retried. No call runs past the deadline (plus ``grace``, for StopJob):
         one still unanswered then (botocore's retries and backoff, a stalled connection) fails. ``quick``
-        (StopJob and its confirmation): short pauses past the deadline (_backoff); there, each try gets
-        at most a third of the grace, and one that got no answer is tried again."""
+        (StopJob and its confirmation): short pauses near the deadline (_backoff), each try gets at most
+        a third of the grace, and one that got no answer is tried again. A negative ``grace`` ends the
+        calls that much before the deadline (the poll's GetJob leaves that time to StopJob)."""
         attempt = 0
         limited = 0.0  # seconds paused for LimitExceeded
         where = f"{self.app_id}/{self.branch}"
         while True:
             attempt += 1
             limit = self.deadline.remaining(grace)
-            if quick:  # past the deadline a hung try must leave time for another
-                limit = min(limit, max(self.deadline.remaining(), grace / 3))
+            if quick:  # a hung try must leave time for others
+                limit = min(limit, grace / 3)
             try:
                 return call_within(call, limit, what)
             except NoTimeLeft as exc:
@@ -185,11 +186,13 @@ class Amplify:
                 self._pause(pause, grace)
 
     def _backoff(self, attempt: int, quick: bool) -> float:
-        """The pause before a retry: 1 s .. 15 s; ``quick``: cut short at the deadline, and 0.1 .. 0.5 s
-        once past it (a StopJob in the grace has no time to wait longer)."""
+        """The pause before a retry: 1 s .. 15 s; ``quick``: 0.1 .. 0.5 s within three graces of the
+        deadline (a StopJob there has no time to wait longer), else cut short at the deadline."""
         pause = backoff(attempt, 1.0, 15.0)
         if quick:
-            pause = max(backoff(attempt, 0.1, 0.4), min(pause, self.deadline.remaining()))
+            short = backoff(attempt, 0.1, 0.4)
+            near = self.deadline.remaining() < 3 * self.deadline.grace()
+            pause = short if near else max(short, min(pause, self.deadline.remaining()))
         return pause
 
     def list_jobs(self, cleanup: bool = False) -> list[Mapping[str, Any]]:
@@ -208,8 +211,11 @@ class Amplify:
         summaries: list[Mapping[str, Any]] = resp.get("jobSummaries", [])
         return summaries
 
-    def get_job(self, job_id: str) -> Mapping[str, Any]:
-        resp = self._retrying("GetJob", lambda: self.client.get_job(**self._ids(), jobId=job_id))
+    def get_job(self, job_id: str, reserve: float = 0.0) -> Mapping[str, Any]:
+        """GetJob; ``reserve``: seconds before the deadline by which it must have answered."""
+        resp = self._retrying(
+            "GetJob", lambda: self.client.get_job(**self._ids(), jobId=job_id), grace=-reserve
+        )
         job: Mapping[str, Any] = resp.get("job", {})
         return job
 
@@ -315,7 +321,8 @@ class Amplify:
         last = ""
         while True:
             try:
-                job = self.get_job(job_id)
+                # answered a grace before the deadline: a GetJob that hangs leaves StopJob two graces
+                job = self.get_job(job_id, reserve=self.deadline.grace())
             except AmplifyError as exc:
                 # the job can no longer be followed: stop it, or it may go live after a FAILED answer
                 if self.stop(job_id, quiet_errors=True):

@@ -170,3 +170,31 @@ def test_soak_found_a_hung_stop_job_in_the_grace_is_tried_again(site, sandbox, a
     sandbox.emulator.set_knobs(clock_offset=1200)  # long past the job's end
     assert site.job("2")["summary"]["status"] == "CANCELLED"
     assert site.fetch("/index.html") == (200, b"v1")
+
+
+def test_soak_found_a_poll_that_hangs_at_the_deadline_leaves_stop_job_time_for_several_tries(
+    site, sandbox, amplify_faults
+):
+    """The poll's GetJob hangs, and so do the next three StopJob tries (four stalled calls of 30 s).
+    Before the fix the GetJob was waited for up to the deadline, leaving StopJob only the grace (1 s
+    here), too short for three hung tries and a fourth: "job 2 could not be stopped", the job left to
+    go live. Now the poll's GetJob must answer a grace before the deadline, and each StopJob try gets
+    at most a third of the grace: the fourth try stops the job."""
+    site.deploy_live({"index.html": "v1"})
+    sandbox.emulator.set_knobs(job_duration=600)
+    amplify_faults.before(
+        "GetJob",
+        amplify_operation("GetJob"),
+        lambda: sandbox.emulator.set_knobs(stall_seconds=30, stall_next_api_calls=4),
+    )
+    key = site.put_zip({"index.html": "v2"})
+    event = site.event("Update", site.props(site.source(key)), physical_id=f"{site.app_id}/main")
+    site.deliver(event, seconds=6)
+    answers = site.responses(event)
+    assert len(answers) == 1, [a["Reason"] for a in answers]
+    assert_reason(answers[0], f"GetJob on {site.app_id}/main: no answer before the deadline")
+    assert "job 2 stopped, the live site is unchanged" in answers[0]["Reason"]
+    assert sandbox.emulator.counters["injected"]["api_stalled"] == 4
+    sandbox.emulator.set_knobs(clock_offset=1200)  # long past the job's end
+    assert site.job("2")["summary"]["status"] == "CANCELLED"
+    assert site.fetch("/index.html") == (200, b"v1")
