@@ -327,7 +327,7 @@ class Amplify:
                 # the job can no longer be followed: stop it, or it may go live after a FAILED answer
                 if self.stop(job_id, quiet_errors=True):
                     raise AmplifyError(f"{exc}; job {job_id} stopped, the live site is unchanged") from exc
-                self._settle_unstopped(job_id, str(exc))
+                self.settle_unstopped(job_id, str(exc))
                 return
             status = str(job.get("summary", {}).get("status", ""))
             if status != last:
@@ -340,7 +340,7 @@ class Amplify:
             if self.deadline.remaining() < pause + 0.5:
                 if not self.stop(job_id, quiet_errors=True):
                     # refused: the job may have ended meanwhile (SUCCEED: the deployment is done)
-                    self._settle_unstopped(
+                    self.settle_unstopped(
                         job_id, f"Amplify job {job_id} still {status} near the Lambda timeout"
                     )
                     return
@@ -366,7 +366,7 @@ class Amplify:
         job: Mapping[str, Any] = resp.get("job", {})
         return job
 
-    def _settle_unstopped(self, job_id: str, what: str) -> None:
+    def settle_unstopped(self, job_id: str, what: str) -> None:
         """After a StopJob that did not go through: follow the job for the rest of the deadline's
         grace. Return when it SUCCEEDED after all; raise with its end (FAILED, CANCELLED), or with
         ``what`` and the fact that it still runs."""

@@ -198,3 +198,30 @@ def test_soak_found_a_poll_that_hangs_at_the_deadline_leaves_stop_job_time_for_s
     sandbox.emulator.set_knobs(clock_offset=1200)  # long past the job's end
     assert site.job("2")["summary"]["status"] == "CANCELLED"
     assert site.fetch("/index.html") == (200, b"v1")
+
+
+def test_soak_found_a_job_started_with_a_lost_answer_that_succeeds_before_the_stop_is_a_success(
+    site, sandbox, amplify_faults
+):
+    """StartDeployment is carried out and its answer lost; the GetJob that would tell whether it
+    started hangs until the deadline; meanwhile the job runs to SUCCEED, so the StopJob is refused.
+    Before the fix the handler answered FAILED "job 2 could not be stopped" while the new site was
+    live. Now the refused stop is settled by the job's end: SUCCESS."""
+    site.deploy_live({"index.html": "v1"})
+    sandbox.emulator.set_knobs(job_duration=0.5, lose_next_start_deployment=1, lost_answer_as="500")
+    amplify_faults.before(
+        "GetJob",
+        amplify_operation("GetJob"),
+        lambda: sandbox.emulator.set_knobs(stall_seconds=30, stall_next_api_calls=1),
+    )
+    key = site.put_zip({"index.html": "v2"})
+    event = site.event("Update", site.props(site.source(key)), physical_id=f"{site.app_id}/main")
+    site.deliver(event, seconds=6)
+    answers = site.responses(event)
+    assert len(answers) == 1, [a["Reason"] for a in answers]
+    assert answers[0]["Status"] == "SUCCESS", answers[0]["Reason"]
+    assert answers[0]["Data"]["JobId"] == "2"
+    assert sandbox.emulator.counters["injected"]["answer_lost"] == 1
+    assert sandbox.emulator.counters["injected"]["api_stalled"] == 1
+    assert site.job("2")["summary"]["status"] == "SUCCEED"
+    assert site.fetch("/index.html") == (200, b"v2")
