@@ -16,6 +16,7 @@ import collections
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import time
@@ -131,6 +132,9 @@ def merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
             c.update(p[key])
         total[key] = dict(sorted(c.items()))
     total["peak_rss_mib_max"] = max((p["peak_rss_mib_max"] for p in parts), default=0.0)
+    total["failure_reasons"] = failure_reasons(
+        [o["reason"] for p in parts for o in p["outcomes"] if o["status"] == "FAILED"]
+    )
     total["reproductions"] = [r for p in parts for r in p["reproductions"]]
     return total
 
@@ -159,7 +163,55 @@ def markdown(total: dict[str, Any], meta: dict[str, Any]) -> str:
         lines.append(
             f"| `{kind}` | {total['faults_armed'].get(kind, 0)} | {total['faults_fired'].get(kind, 0)} |"
         )
+    kinds = total.get("failure_reasons", {})
+    if kinds:
+        lines += ["", "| FAILED, the reason says | deployments |", "| --- | --- |"]
+        lines += [f"| {name} | {n} |" for name, n in kinds.items()]
     return "\n".join(lines)
+
+
+#: what a FAILED reason says, by its wording (the first that matches)
+REASON_KINDS = (
+    ("a busy branch (another client's job): `branch ... is busy: job N still ...`", r"is busy: job"),
+    (
+        "the job still running or queued at the deadline: `Amplify job N still ... near the Lambda timeout`",
+        r"near the Lambda timeout",
+    ),
+    (
+        "an Amplify call cut off at the deadline: `<call> on ...: no answer before the deadline` (or `the "
+        "deadline has passed`)",
+        r"no answer before the deadline|the deadline has passed",
+    ),
+    (
+        "throttled until the deadline: `<call> kept failing with ... until the deadline`",
+        r"until the deadline",
+    ),
+    (
+        "the quota: `<call> on ... refused (LimitExceededException) for N s: ...`",
+        r"LimitExceededException\) for",
+    ),
+    ("an expired upload URL: `upload of <file> refused: its upload URL has expired ...`", r"URL has expired"),
+    (
+        "an upload that kept failing: `upload of <file> failed ...; job N stopped ...`",
+        r"^upload of .* failed",
+    ),
+    ("lost answers, given up: `... lost its answer 3 times (...)`", r"lost its answer"),
+    (
+        "the job FAILED (the knob, or a PULL source cut as Amplify read it): `Amplify job N FAILED ...`",
+        r"Amplify job \d+ FAILED",
+    ),
+    ("an S3 read cut every time: `cannot read ... resumes failed`", r"^cannot read"),
+    ("a job that could not be stopped: `... job N could not be stopped ...`", r"could not be stopped"),
+)
+
+
+def failure_reasons(reasons: list[str]) -> dict[str, int]:
+    """FAILED reasons counted by REASON_KINDS (and "other")."""
+    counts: collections.Counter[str] = collections.Counter()
+    for reason in reasons:
+        name = next((n for n, pattern in REASON_KINDS if re.search(pattern, reason)), "other")
+        counts[name] += 1
+    return {n: counts[n] for n, _ in (*REASON_KINDS, ("other", "")) if counts[n]}
 
 
 def machine() -> str:
