@@ -74,7 +74,16 @@ def shrink(
     ``invariant``; within ``budget_s`` seconds of replays."""
     end = time.monotonic() + budget_s
     current = [copy.deepcopy(s) for s in steps[: at + 1]]
-    if not _breaks(current, invariant, workdir):
+    # first the cheap guess: the failing deployment after one clean deployment of its branch
+    earlier = [s for s in current[:-1] if s.branch == current[-1].branch]
+    guess = [copy.deepcopy(earlier[-1])] if earlier else []
+    for s in guess:
+        s.faults = {}
+    guess.append(copy.deepcopy(current[-1]))
+    if len(guess) < len(current) and _breaks(guess, invariant, workdir):
+        current = guess
+        log(f"shrink: the failing deployment alone (after {len(guess) - 1} clean one) breaks it again")
+    elif not _breaks(current, invariant, workdir):
         log(f"shrink: the {len(current)} deployments did not break {invariant} again on replay; kept whole")
         return current
     i = 0

@@ -52,3 +52,22 @@ def test_a_violation_that_does_not_come_back_keeps_the_prefix(monkeypatch, budge
     monkeypatch.setattr(runner, "_breaks", lambda *a: False)
     kept = runner.shrink(steps, 3, "content", budget_s=budget, log=lambda line: None)
     assert scenario.dumps(kept) == scenario.dumps(steps[:4])
+
+
+def test_the_shrinker_tries_the_failing_deployment_alone_first(monkeypatch):
+    """When the failing deployment breaks the invariant after one clean deployment of its branch,
+    the long prefix is never replayed."""
+    steps = scenario.draw("guess", 30)
+    last = steps[-1]
+    last.faults = {"api_latency": {"seconds": 0.1}, "lost_get_job": {"n": 1, "as": "reset"}}
+    replayed: list[int] = []
+
+    def breaks(candidate, invariant, workdir):
+        replayed.append(len(candidate))
+        return len(candidate) >= 2 and "lost_get_job" in candidate[-1].faults
+
+    monkeypatch.setattr(runner, "_breaks", breaks)
+    minimal = runner.shrink(steps, len(steps) - 1, "content", log=lambda line: None)
+    assert max(replayed) == 2
+    assert [s.faults for s in minimal] == [{}, {"lost_get_job": {"n": 1, "as": "reset"}}]
+    assert minimal[0].branch == minimal[1].branch == last.branch
