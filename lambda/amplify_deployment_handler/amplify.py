@@ -319,10 +319,11 @@ class Amplify:
         is still running at the deadline."""
         pause = first_pause
         last = ""
+        reserve = self.deadline.grace()
         while True:
             try:
                 # answered a grace before the deadline: a GetJob that hangs leaves StopJob two graces
-                job = self.get_job(job_id, reserve=self.deadline.grace())
+                job = self.get_job(job_id, reserve=reserve)
             except AmplifyError as exc:
                 # the job can no longer be followed: stop it, or it may go live after a FAILED answer
                 if self.stop(job_id, quiet_errors=True):
@@ -337,7 +338,7 @@ class Amplify:
                 return
             if status in jobs.FAILED_STATES:
                 raise AmplifyError(jobs.failure_reason(job_id, status, job.get("steps", [])))
-            if self.deadline.remaining() < pause + 0.5:
+            if self.deadline.remaining() < pause + 0.5 + reserve:  # the next GetJob would be refused
                 if not self.stop(job_id, quiet_errors=True):
                     # refused: the job may have ended meanwhile (SUCCEED: the deployment is done)
                     self.settle_unstopped(
