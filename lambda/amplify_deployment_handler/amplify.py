@@ -19,6 +19,7 @@ from botocore.exceptions import ConnectionError as NotConnected
 
 from . import jobs, lost_answers
 from .amplify_api import AmplifyError, BranchBusy, LostAnswer
+from .bounded import CallTimedOut, NoTimeLeft, call_within
 from .deadline import Deadline
 from .error_codes import botocore_error_code
 from .logs import event
@@ -84,32 +85,67 @@ class Amplify:
         self._now = now
         #: the newest job id on the branch when it was last seen free (orphans are newer)
         self.newest_seen = 0
+        #: a job read when its StopJob was refused (by job id): how it ended, if it had
+        self._read_at_stop: dict[str, Mapping[str, Any]] = {}
 
     def _ids(self) -> dict[str, str]:
         return {"appId": self.app_id, "branchName": self.branch}
 
-    def _pause(self, seconds: float) -> None:
-        self._sleep(max(0.0, min(seconds, self.deadline.remaining())))
+    def _pause(self, seconds: float, grace: float = 0.0) -> None:
+        self._sleep(max(0.0, min(seconds, self.deadline.remaining(grace))))
 
     def _retrying(
-        self, what: str, call: Callable[[], Any], lost_ok: bool = False, job_call: bool = False
+        self,
+        what: str,
+        call: Callable[[], Any],
+        lost_ok: bool = False,
+        job_call: bool = False,
+        grace: float = 0.0,
+        quick: bool = False,
     ) -> Any:
         """Call, retrying throttling and InternalFailure (beyond botocore's own retries) until the
         deadline, and LimitExceeded for at most ``limit_wait_s``, or with ``job_call`` (CreateDeployment,
         StartDeployment: the concurrent-jobs quota frees as other jobs end) until the deadline
         (quota_wait.py). With ``lost_ok`` (a call that is not idempotent) an ambiguous failure raises
-        LostAnswer at once, and a request that never reached Amplify (no connection) is retried."""
+        LostAnswer at once, and a request that never reached Amplify (no connection) is retried. No call
+        runs past the deadline (plus ``grace``, for StopJob): one still unanswered then (botocore's
+        retries and backoff, a stalled connection) fails. ``quick`` (StopJob and its confirmation): short
+        pauses near the deadline (_backoff), each try gets at most a third of the grace, and one that got
+        no answer is tried again. A negative ``grace`` ends the calls that much before the deadline (the
+        poll's GetJob leaves that time to StopJob)."""
         attempt = 0
         limited = 0.0  # seconds paused for LimitExceeded
         where = f"{self.app_id}/{self.branch}"
         quota = QuotaWait(what, where) if job_call else None
         while True:
             attempt += 1
+            limit = self.deadline.remaining(grace)
+            if quick:  # a hung try must leave time for others
+                limit = min(limit, grace / 3)
             try:
-                result = call()
+                result = call_within(call, limit, what)
                 if quota is not None:
                     quota.accepted()
                 return result
+            except NoTimeLeft as exc:
+                raise AmplifyError(
+                    f"{what} on {where}: the deadline has passed; retry, or raise the function timeout",
+                    "Timeout",
+                ) from exc
+            except CallTimedOut as exc:
+                if lost_ok:  # sent, no answer: it may have taken effect
+                    raise LostAnswer(
+                        f"{what} failed on {where}: no answer before the deadline", "Timeout"
+                    ) from exc
+                pause = self._backoff(attempt, quick)
+                if quick and self.deadline.remaining(grace) >= pause + 0.2:
+                    event("retry", msg=f"amplify: {what} got no answer, retrying in {pause:.1f}s")
+                    self._pause(pause, grace)
+                    continue
+                raise AmplifyError(
+                    f"{what} on {where}: no answer before the deadline; retry, or raise the function timeout",
+                    "Timeout",
+                ) from exc
             except ClientError as exc:
                 code = botocore_error_code(exc)
                 if lost_ok and _lost(exc):
@@ -126,36 +162,62 @@ class Amplify:
                         raise AmplifyError(quota.reason(), code) from exc
                     self._pause(quota_pause)
                     continue
-                pause = backoff(attempt, 1.0, 15.0)
+                pause = self._backoff(attempt, quick)
                 if code == LIMIT_CODE:
                     if limited >= self.limit_wait_s:
                         raise AmplifyError(limit_reason(what, where, limited), code) from exc
                     pause = min(pause, self.limit_wait_s - limited + 0.01)
                     limited += pause
-                if self.deadline.remaining() < pause + 1:
+                if self.deadline.remaining(grace) < pause + (0.2 if quick else 1):
                     if code == LIMIT_CODE:
                         raise AmplifyError(limit_reason(what, where, limited), code) from exc
                     raise AmplifyError(
                         f"{what} kept failing with {code} on {where} until the deadline"
                     ) from exc
                 event("retry", msg=f"amplify: {what} got {code}, retrying in {pause:.1f}s")
-                self._pause(pause)
+                self._pause(pause, grace)
             except BotoCoreError as exc:
                 if lost_ok and isinstance(exc, HTTPClientError):
                     raise LostAnswer(f"{what} failed on {where}: {_short(exc)}", type(exc).__name__) from exc
-                pause = backoff(attempt, 1.0, 15.0)
-                if not (lost_ok and isinstance(exc, NotConnected)) or self.deadline.remaining() < pause + 1:
+                pause = self._backoff(attempt, quick)
+                if not (quick or (lost_ok and isinstance(exc, NotConnected))) or self.deadline.remaining(
+                    grace
+                ) < pause + (0.2 if quick else 1):
                     raise AmplifyError(f"{what} failed on {where}: {_short(exc)}") from exc
                 event("retry", msg=f"amplify: {what} could not connect, retrying in {pause:.1f}s")
-                self._pause(pause)
+                self._pause(pause, grace)
 
-    def list_jobs(self) -> list[Mapping[str, Any]]:
-        resp = self._retrying("ListJobs", lambda: self.client.list_jobs(**self._ids(), maxResults=20))
+    def _backoff(self, attempt: int, quick: bool) -> float:
+        """The pause before a retry: 1 s .. 15 s; ``quick``: 0.1 .. 0.5 s within three graces of the
+        deadline (a StopJob there has no time to wait longer), else cut short at the deadline."""
+        pause = backoff(attempt, 1.0, 15.0)
+        if quick:
+            short = backoff(attempt, 0.1, 0.4)
+            near = self.deadline.remaining() < 3 * self.deadline.grace()
+            pause = short if near else max(short, min(pause, self.deadline.remaining()))
+        return pause
+
+    def list_jobs(self, cleanup: bool = False) -> list[Mapping[str, Any]]:
+        """ListJobs; ``cleanup`` (looking for a job a lost answer may have made): in the deadline's
+        grace, through the one-attempt client with short retries, as StopJob."""
+        if not cleanup:
+            resp = self._retrying("ListJobs", lambda: self.client.list_jobs(**self._ids(), maxResults=20))
+        else:
+            call = self.once.list_jobs
+            resp = self._retrying(
+                "ListJobs",
+                lambda: call(**self._ids(), maxResults=20),
+                grace=self.deadline.grace(),
+                quick=True,
+            )
         summaries: list[Mapping[str, Any]] = resp.get("jobSummaries", [])
         return summaries
 
-    def get_job(self, job_id: str) -> Mapping[str, Any]:
-        resp = self._retrying("GetJob", lambda: self.client.get_job(**self._ids(), jobId=job_id))
+    def get_job(self, job_id: str, reserve: float = 0.0) -> Mapping[str, Any]:
+        """GetJob; ``reserve``: seconds before the deadline by which it must have answered."""
+        resp = self._retrying(
+            "GetJob", lambda: self.client.get_job(**self._ids(), jobId=job_id), grace=-reserve
+        )
         job: Mapping[str, Any] = resp.get("job", {})
         return job
 
@@ -233,11 +295,18 @@ class Amplify:
         Errors are logged, not raised, with quiet_errors."""
         try:
             try:
-                self._retrying(f"StopJob {job_id}", lambda: self.client.stop_job(**self._ids(), jobId=job_id))
+                self._retrying(
+                    f"StopJob {job_id}",
+                    lambda: self.once.stop_job(**self._ids(), jobId=job_id),
+                    grace=self.deadline.grace(),
+                    quick=True,
+                )
             except AmplifyError as refused:
                 # a retried StopJob whose first answer was lost is refused: the job is already stopped
-                status = str(self.get_job(job_id).get("summary", {}).get("status", ""))
+                job = self._cleanup_read(job_id)
+                status = str(job.get("summary", {}).get("status", ""))
                 if status not in jobs.FAILED_STATES:
+                    self._read_at_stop[job_id] = job  # e.g. SUCCEED: it ended before the stop came
                     raise refused
             event("job", job_id=job_id, action="stop_requested")
             return True
@@ -252,8 +321,17 @@ class Amplify:
         is still running at the deadline."""
         pause = first_pause
         last = ""
+        reserve = self.deadline.grace()
         while True:
-            job = self.get_job(job_id)
+            try:
+                # answered a grace before the deadline: a GetJob that hangs leaves StopJob two graces
+                job = self.get_job(job_id, reserve=reserve)
+            except AmplifyError as exc:
+                # the job can no longer be followed: stop it, or it may go live after a FAILED answer
+                if self.stop(job_id, quiet_errors=True):
+                    raise AmplifyError(f"{exc}; job {job_id} stopped, the live site is unchanged") from exc
+                self.settle_unstopped(job_id, str(exc))
+                return
             status = str(job.get("summary", {}).get("status", ""))
             if status != last:
                 event("job", job_id=job_id, status=status)
@@ -262,8 +340,13 @@ class Amplify:
                 return
             if status in jobs.FAILED_STATES:
                 raise AmplifyError(jobs.failure_reason(job_id, status, job.get("steps", [])))
-            if self.deadline.remaining() < pause + 0.5:
-                self.stop(job_id, quiet_errors=True)
+            if self.deadline.remaining() < pause + 0.5 + reserve:  # the next GetJob would be refused
+                if not self.stop(job_id, quiet_errors=True):
+                    # refused: the job may have ended meanwhile (SUCCEED: the deployment is done)
+                    self.settle_unstopped(
+                        job_id, f"Amplify job {job_id} still {status} near the Lambda timeout"
+                    )
+                    return
                 if status in jobs.UNSTARTED_LOOKING:
                     raise AmplifyError(
                         f"Amplify job {job_id} still {status} near the Lambda timeout: stopped it (queued "
@@ -276,6 +359,43 @@ class Amplify:
                 )
             self._pause(pause)
             pause = min(max_pause, pause * 1.5)
+
+    def _cleanup_read(self, job_id: str) -> Mapping[str, Any]:
+        """GetJob in the deadline's grace (to confirm a stop, or to see how an unstoppable job ended)."""
+        call = self.once.get_job
+        resp = self._retrying(
+            "GetJob", lambda: call(**self._ids(), jobId=job_id), grace=self.deadline.grace(), quick=True
+        )
+        job: Mapping[str, Any] = resp.get("job", {})
+        return job
+
+    def settle_unstopped(self, job_id: str, what: str) -> None:
+        """After a StopJob that did not go through: follow the job for the rest of the deadline's
+        grace. Return when it SUCCEEDED after all; raise with its end (FAILED, CANCELLED), or with
+        ``what`` and the fact that it still runs."""
+        job: Mapping[str, Any] = self._read_at_stop.get(job_id, {})
+        while self.deadline.remaining(self.deadline.grace()) > 0.3 and not _ended(job):
+            try:
+                job = self._cleanup_read(job_id)
+            except AmplifyError:
+                break
+            if _ended(job):
+                break
+            self._pause(0.2, self.deadline.grace())
+        status = str(job.get("summary", {}).get("status", ""))
+        if status == jobs.SUCCEEDED:
+            event("job", job_id=job_id, status=status, action="succeeded_before_stop")
+            return
+        if status in jobs.FAILED_STATES:
+            raise AmplifyError(jobs.failure_reason(job_id, status, job.get("steps", [])))
+        raise AmplifyError(
+            f"{what}; job {job_id} could not be stopped (it blocks the branch until it ends): check it "
+            "in the Amplify console before retrying"
+        )
+
+
+def _ended(job: Mapping[str, Any]) -> bool:
+    return str(job.get("summary", {}).get("status", "")) in (jobs.SUCCEEDED, *jobs.FAILED_STATES)
 
 
 def _int(value: Any) -> int:

@@ -16,21 +16,34 @@ def safety_margin(remaining_s: float) -> float:
 
 
 class Deadline:
-    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+    """``seconds`` from now; ``margin``: the time kept back after it (safety_margin), part of which
+    StopJob may use (``grace``)."""
+
+    def __init__(
+        self, seconds: float, clock: Callable[[], float] = time.monotonic, margin: float = 0.0
+    ) -> None:
         self._clock = clock
         self._end = clock() + seconds
+        self.margin = margin
 
     @classmethod
     def from_context(cls, context: object, clock: Callable[[], float] = time.monotonic) -> Deadline:
         get = getattr(context, "get_remaining_time_in_millis", None)
         remaining = get() / 1000.0 if callable(get) else float(DEFAULT_FUNCTION_TIMEOUT_S)
-        return cls(max(0.0, remaining - safety_margin(remaining)), clock)
+        margin = safety_margin(remaining)
+        return cls(max(0.0, remaining - margin), clock, margin)
 
-    def remaining(self) -> float:
-        return max(0.0, self._end - self._clock())
+    def remaining(self, extra: float = 0.0) -> float:
+        """Seconds left until the deadline (plus ``extra`` seconds past it), at least 0."""
+        return max(0.0, self._end + extra - self._clock())
 
     def expired(self) -> bool:
         return self.remaining() <= 0.0
+
+    def grace(self) -> float:
+        """Seconds past the deadline a StopJob (and the read that confirms it) may take: half the
+        margin, at least 1 s; the rest of the margin is for the answer to CloudFormation."""
+        return max(1.0, self.margin / 2)
 
 
 @dataclass(frozen=True)

@@ -196,8 +196,12 @@ def _upload_and_start(amp: Amplify, mode: UploadMode, created: Any, job_id: str)
         if isinstance(exc, (UploadError, SourceError, AmplifyError)):
             if stopped:
                 raise DeploymentError(f"{exc}; job {job_id} stopped, the live site is unchanged") from exc
-            raise DeploymentError(
-                f"{exc}; job {job_id} could not be stopped (it blocks the branch until stopped), "
-                "the live site is unchanged"
-            ) from exc
+            # not stopped: a start whose answer was lost may have run the job to its end (SUCCEED:
+            # return, the poll confirms it); else the reason says how it ended or that it still runs
+            try:
+                amp.settle_unstopped(job_id, str(exc))
+            except AmplifyError as settled:
+                why = str(settled)
+                raise DeploymentError(why if why.startswith(str(exc)) else f"{exc}; {why}") from exc
+            return
         raise

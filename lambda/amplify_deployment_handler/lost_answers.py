@@ -62,6 +62,7 @@ def find_pulled(summaries: Sequence[Mapping[str, Any]], source_url: str, newest_
 def create(amp: AmplifyCalls, call: Callable[[], Any]) -> Mapping[str, Any]:
     where = f"{amp.app_id}/{amp.branch}"
     code = ""
+    stopped: list[str] = []  # the orphans stopped: named in the reason if every try loses its answer
     for _ in range(MAX_LOST):
         began = amp._now()
         try:
@@ -70,7 +71,12 @@ def create(amp: AmplifyCalls, call: Callable[[], Any]) -> Mapping[str, Any]:
         except LostAnswer as exc:
             code = exc.code
             event("retry", msg=f"amplify: CreateDeployment answer lost ({code}); looking for its job")
-        orphan = find_orphan(amp.list_jobs(), began, amp.newest_seen)
+        except AmplifyError as exc:
+            if not stopped:
+                raise
+            raise type(exc)(f"{exc}{_named(stopped)}", exc.code, exc.detail) from exc
+        # looking for the orphan and stopping it is cleanup: it may use the deadline's grace
+        orphan = find_orphan(amp.list_jobs(cleanup=True), began, amp.newest_seen)
         if orphan is None:
             continue  # the call had no effect: create again
         event("job", job_id=orphan, action="orphan_found", why="CreateDeployment's answer was lost")
@@ -80,9 +86,16 @@ def create(amp: AmplifyCalls, call: Callable[[], Any]) -> Mapping[str, Any]:
                 "be stopped (it blocks the branch until stopped); stop it, then retry"
             )
         amp.newest_seen = max(amp.newest_seen, int(orphan))
+        stopped.append(orphan)
     raise AmplifyError(
-        f"CreateDeployment on {where} lost its answer {MAX_LOST} times ({code}); retry the deployment"
+        f"CreateDeployment on {where} lost its answer {MAX_LOST} times ({code}){_named(stopped)}; "
+        "retry the deployment"
     )
+
+
+def _named(stopped: Sequence[str]) -> str:
+    """ "; job 3, job 4 stopped" for the orphans stopped, "" for none."""
+    return "; " + ", ".join(f"job {j}" for j in stopped) + " stopped" if stopped else ""
 
 
 def start(amp: AmplifyCalls, job_id: str, call: Callable[[], Any]) -> None:
@@ -127,7 +140,7 @@ def start_source(amp: AmplifyCalls, source_url: str, call: Callable[[], Any]) ->
         except LostAnswer as exc:
             lost = exc.code
             event("retry", msg=f"amplify: StartDeployment answer lost ({lost}); looking for its job")
-        job_id = find_pulled(amp.list_jobs(), source_url, amp.newest_seen)
+        job_id = find_pulled(amp.list_jobs(cleanup=True), source_url, amp.newest_seen)
         if job_id is not None:
             event("job", job_id=job_id, action="start_confirmed")
             return job_id
