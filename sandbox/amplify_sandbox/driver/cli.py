@@ -128,21 +128,30 @@ def _sandbox(app_dir: Path) -> Any:
     return Sandbox(state_dir=app_dir / STATE_DIR_NAME / "emulator")
 
 
+def _app_and_context(args: argparse.Namespace) -> tuple[Path, dict[str, str]] | None:
+    """The app folder and ``-c`` context of ``deploy`` and ``diff``; None (the error printed) when
+    the folder has no cdk.json or a ``-c`` option is malformed."""
+    app_dir = Path(args.app_dir).resolve()
+    if not (app_dir / "cdk.json").is_file():
+        print(f"error: {app_dir} has no cdk.json (pass the CDK app's folder)", file=sys.stderr)
+        return None
+    try:
+        return app_dir, dict(parse_context_option(c) for c in args.context)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return None
+
+
 def run_deploy(args: argparse.Namespace) -> int:
     try:
         knobs = parse_knob_options(args.knob)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    app_dir = Path(args.app_dir).resolve()
-    if not (app_dir / "cdk.json").is_file():
-        print(f"error: {app_dir} has no cdk.json (pass the CDK app's folder)", file=sys.stderr)
+    app = _app_and_context(args)
+    if app is None:
         return 2
-    try:
-        context = dict(parse_context_option(c) for c in args.context)
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    app_dir, context = app
     stop = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
@@ -268,15 +277,10 @@ def run_diff(args: argparse.Namespace) -> int:
     from amplify_sandbox.driver.site_diff import diff_app, diff_lines
     from amplify_sandbox.driver.synth import SynthError
 
-    app_dir = Path(args.app_dir).resolve()
-    if not (app_dir / "cdk.json").is_file():
-        print(f"error: {app_dir} has no cdk.json (pass the CDK app's folder)", file=sys.stderr)
+    app = _app_and_context(args)
+    if app is None:
         return 2
-    try:
-        context = dict(parse_context_option(c) for c in args.context)
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    app_dir, context = app
     driver = LocalStack(app_dir, None, context=context, log=lambda line: print(line, file=sys.stderr))
     try:
         assembly = driver.synth()
