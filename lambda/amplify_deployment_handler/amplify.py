@@ -87,6 +87,10 @@ class Amplify:
         self.newest_seen = 0
         #: a job read when its StopJob was refused (by job id): how it ended, if it had
         self._read_at_stop: dict[str, Mapping[str, Any]] = {}
+        #: the longest an answered call took in this invocation (botocore's own retries included): a
+        #: try in the grace gets at least twice that (up to the whole grace), so that a StopJob is not
+        #: cut off before an answer as slow as the ones before it
+        self._slowest = 0.0
 
     def _ids(self) -> dict[str, str]:
         return {"appId": self.app_id, "branchName": self.branch}
@@ -110,8 +114,9 @@ class Amplify:
         LostAnswer at once, and a request that never reached Amplify (no connection) is retried. No call
         runs past the deadline (plus ``grace``, for StopJob): one still unanswered then (botocore's
         retries and backoff, a stalled connection) fails. ``quick`` (StopJob and its confirmation): short
-        pauses near the deadline (_backoff), each try gets at most a third of the grace, and one that got
-        no answer is tried again. A negative ``grace`` ends the calls that much before the deadline (the
+        pauses near the deadline (_backoff), each try gets a third of the grace, or twice the slowest
+        answer seen so far if that is longer (at most the grace), and one that got no answer is tried
+        again. A negative ``grace`` ends the calls that much before the deadline (the
         poll's GetJob leaves that time to StopJob)."""
         attempt = 0
         limited = 0.0  # seconds paused for LimitExceeded
@@ -120,10 +125,12 @@ class Amplify:
         while True:
             attempt += 1
             limit = self.deadline.remaining(grace)
-            if quick:  # a hung try must leave time for others
-                limit = min(limit, grace / 3)
+            if quick:  # a hung try must leave time for others, a slow answer time to come
+                limit = min(limit, max(grace / 3, min(2 * self._slowest, grace)))
+            began = time.monotonic()
             try:
                 result = call_within(call, limit, what)
+                self._answered(began)
                 if quota is not None:
                     quota.accepted()
                 return result
@@ -147,6 +154,7 @@ class Amplify:
                     "Timeout",
                 ) from exc
             except ClientError as exc:
+                self._answered(began)
                 code = botocore_error_code(exc)
                 if lost_ok and _lost(exc):
                     raise LostAnswer(f"{what} failed on {where}: {_short(exc)}", code) from exc
@@ -186,6 +194,10 @@ class Amplify:
                     raise AmplifyError(f"{what} failed on {where}: {_short(exc)}") from exc
                 event("retry", msg=f"amplify: {what} could not connect, retrying in {pause:.1f}s")
                 self._pause(pause, grace)
+
+    def _answered(self, began: float) -> None:
+        """Note how long an answer (a result or an error) took to come; see ``_slowest``."""
+        self._slowest = max(self._slowest, time.monotonic() - began)
 
     def _backoff(self, attempt: int, quick: bool) -> float:
         """The pause before a retry: 1 s .. 15 s; ``quick``: 0.1 .. 0.5 s within three graces of the

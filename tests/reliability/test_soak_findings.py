@@ -225,3 +225,28 @@ def test_soak_found_a_job_started_with_a_lost_answer_that_succeeds_before_the_st
     assert sandbox.emulator.counters["injected"]["api_stalled"] == 1
     assert site.job("2")["summary"]["status"] == "SUCCEED"
     assert site.fetch("/index.html") == (200, b"v2")
+
+
+def test_soak_found_stop_job_tries_are_never_shorter_than_the_answers_amplify_gives(site, sandbox):
+    """Every answer of Amplify takes 0.4 s, and the job still runs at the deadline of a 5 s function.
+    The soak met this with 0.3 s answers on its loaded machine (seed final-2, lane 0, deployments 240
+    and 325; r21-5's one violation too): each StopJob try in the grace got a third of it (0.33 s at
+    the 1 s grace), shorter than an answer, so every try, and every read that would have seen the job
+    end, was cut off; the handler answered "job 2 could not be stopped" and the job went live behind
+    that FAILED. Now a try in the grace gets at least twice the slowest answer of the invocation (at
+    most the grace): the first StopJob goes through and the live site is unchanged."""
+    site.deploy_live({"index.html": "v1"})
+    old = site.props(site.source(site.put_zip({"index.html": "v1"})))
+    key = site.put_zip({"index.html": "v2"})
+    sandbox.emulator.set_knobs(latency=0.4, job_duration=600)
+    event = site.event(
+        "Update", site.props(site.source(key)), physical_id=f"{site.app_id}/main", old_props=old
+    )
+    site.deliver(event, seconds=5)
+    answers = site.responses(event)
+    assert len(answers) == 1, [a["Reason"] for a in answers]
+    assert_reason(answers[0], f"GetJob on {site.app_id}/main: no answer before the deadline")
+    assert "job 2 stopped, the live site is unchanged" in answers[0]["Reason"]
+    sandbox.emulator.set_knobs(latency=0.0, clock_offset=1200)  # long past the job's end
+    assert site.job("2")["summary"]["status"] == "CANCELLED"
+    assert site.fetch("/index.html") == (200, b"v1")
