@@ -76,7 +76,16 @@ def create(amp: AmplifyCalls, call: Callable[[], Any]) -> Mapping[str, Any]:
                 raise
             raise type(exc)(f"{exc}{_named(stopped)}", exc.code, exc.detail) from exc
         # looking for the orphan and stopping it is cleanup: it may use the deadline's grace
-        orphan = find_orphan(amp.list_jobs(cleanup=True), began, amp.newest_seen)
+        try:
+            summaries = amp.list_jobs(cleanup=True)
+        except AmplifyError as exc:  # the orphans stopped so far come first: the reason keeps its start
+            raise type(exc)(
+                f"CreateDeployment on {where} lost its answer ({code}){_named(stopped)}; the job it may "
+                f"have made could not be looked for: {exc}",
+                exc.code,
+                exc.detail,
+            ) from exc
+        orphan = find_orphan(summaries, began, amp.newest_seen)
         if orphan is None:
             continue  # the call had no effect: create again
         event("job", job_id=orphan, action="orphan_found", why="CreateDeployment's answer was lost")

@@ -147,6 +147,35 @@ def test_soak_found_a_throttled_search_for_a_lost_create_deployments_orphan_stil
     assert site.fetch("/index.html") == (200, b"v2")
 
 
+def test_soak_found_a_failed_search_for_a_second_orphan_still_names_the_first_one_stopped(
+    site, sandbox, amplify_faults
+):
+    """Two CreateDeployments in a row are carried out and their answers lost. The first orphan is
+    found and stopped; the ListJobs that looks for the second is refused (LimitExceeded) until the
+    deadline. Before the fix the reason was that ListJobs refusal alone: it named neither the lost
+    call nor the job the handler had made and stopped (soak seed final-3, lane 1, deployment 105)."""
+    site.deploy_live({"index.html": "v1"})
+    sandbox.emulator.set_knobs(lose_next_create_deployment=2, lost_answer_as="500")
+    lists: list[int] = []
+
+    def refuse_the_second_search() -> None:
+        lists.append(1)
+        if len(lists) == 3:  # 1: the branch is free; 2: the first orphan's search; 3: the second's
+            sandbox.emulator.set_knobs(throttle_code="LimitExceededException", throttle_next_api_calls=1000)
+
+    amplify_faults.before("ListJobs", amplify_operation("ListJobs"), refuse_the_second_search, times=3)
+    key = site.put_zip({"index.html": "v2"})
+    resp = site.invoke("Update", site.props(site.source(key)), physical_id=f"{site.app_id}/main", seconds=8)
+    sandbox.emulator.set_knobs(throttle_next_api_calls=0)
+    assert len(lists) == 3
+    assert_reason(resp, f"CreateDeployment on {site.app_id}/main lost its answer (")
+    assert "; job 2 stopped; the job it may have made could not be looked for: ListJobs" in resp["Reason"]
+    statuses = [j["status"] for j in site.jobs()]
+    assert statuses[1:] == ["CANCELLED", "SUCCEED"], statuses  # job 3, the unfound orphan, never started
+    assert statuses[0] in ("CREATED", "PENDING"), statuses
+    assert site.fetch("/index.html") == (200, b"v1")
+
+
 def test_soak_found_a_hung_stop_job_in_the_grace_is_tried_again(site, sandbox, amplify_faults):
     """The poll's GetJob hangs past the deadline, and so does the StopJob that follows (two stalled
     calls of 30 s). Before the fix the StopJob's one try used all of the grace: "job 2 could not be
