@@ -6,6 +6,8 @@ operation, so exactly that call (and its retries) is throttled - more times than
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from fault_proxy import amplify_operation
 from reliability_support import assert_no_secrets
@@ -58,3 +60,31 @@ def test_a_throttled_stop_job_is_retried_so_the_branch_is_not_left_blocked(
     assert "job 2 stopped, the live site is unchanged" in resp["Reason"]
     assert site.job("2")["summary"]["status"] == "CANCELLED"  # the reason's claim holds
     assert site.fetch("/") == (200, b"live")
+
+
+def test_a_job_that_cannot_be_stopped_or_read_until_the_deadline_fails_saying_so(
+    site, sandbox, amplify_faults
+):
+    """The job still runs at the deadline of a 5 s function, and from the first StopJob on every
+    Amplify call is throttled until the invocation has ended: the handler can neither stop the job
+    nor see it end. The one true answer is FAILED, once and in time, naming the job and saying that
+    it could not be stopped and must be checked before a retry (it may still go live)."""
+    site.deploy_live({"index.html": "v1"})
+    sandbox.emulator.knobs.job_duration = 600
+    throttle_all = _arm(sandbox, "TooManyRequestsException", 10**6)
+    amplify_faults.before("StopJob", amplify_operation("StopJob"), throttle_all)
+    key = site.put_zip({"index.html": "v2"})
+    event = site.event("Update", site.props(site.source(key)), physical_id=f"{site.app_id}/main")
+    site.deliver(event, seconds=5)
+    sandbox.emulator.set_knobs(throttle_next_api_calls=0)
+    answers = site.responses(event)
+    assert len(answers) == 1, [a["Reason"] for a in answers]
+    assert answers[0]["Status"] == "FAILED"
+    reason = answers[0]["Reason"]
+    status = site.job("2")["summary"]["status"]
+    assert status in ("PENDING", "RUNNING"), status  # what the reason says: not stopped
+    assert re.match(r"Amplify job 2 still (PENDING|RUNNING) near the Lambda timeout; ", reason), reason
+    assert "; job 2 could not be stopped (it blocks the branch until it ends): check it" in reason
+    assert amplify_faults.hits.get("StopJob") == 1
+    assert sandbox.emulator.counters["injected"]["throttled"] >= 3  # the stop and the reads, each refused
+    assert_no_secrets(site.log_text + str(answers))
