@@ -183,12 +183,12 @@ REASON_KINDS = (
         r"no answer before the deadline|the deadline has passed",
     ),
     (
-        "throttled until the deadline: `<call> kept failing with ... until the deadline`",
-        r"until the deadline",
+        "the quota: `<call> on ... refused (LimitExceededException) for N s ...`",
+        r"LimitExceededException\) for",
     ),
     (
-        "the quota: `<call> on ... refused (LimitExceededException) for N s: ...`",
-        r"LimitExceededException\) for",
+        "throttled until the deadline: `<call> kept failing with ... until the deadline`",
+        r"until the deadline",
     ),
     ("an expired upload URL: `upload of <file> refused: its upload URL has expired ...`", r"URL has expired"),
     (
