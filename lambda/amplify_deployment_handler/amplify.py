@@ -113,11 +113,13 @@ class Amplify:
         (quota_wait.py). With ``lost_ok`` (a call that is not idempotent) an ambiguous failure raises
         LostAnswer at once, and a request that never reached Amplify (no connection) is retried. No call
         runs past the deadline (plus ``grace``, for StopJob): one still unanswered then (botocore's
-        retries and backoff, a stalled connection) fails. ``quick`` (StopJob and its confirmation): short
-        pauses near the deadline (_backoff), each try gets a third of the grace, or twice the slowest
-        answer seen so far if that is longer (at most the grace), and one that got no answer is tried
-        again. A negative ``grace`` ends the calls that much before the deadline (the
-        poll's GetJob leaves that time to StopJob)."""
+        retries and backoff, a stalled connection) fails. ``quick`` (GetJob, StopJob, the search for a
+        lost answer's job; through the one-attempt client): one that got no answer is tried again, the
+        last pause is shortened so that one more try fits (_fit), and within three graces of the
+        deadline (_near) the pauses are short (_backoff) and each try gets a third of the deadline's
+        grace, or twice the slowest answer seen so far if that is longer (at most the grace). A negative
+        ``grace`` ends the calls that much before the deadline (the poll's GetJob leaves that time to
+        StopJob)."""
         attempt = 0
         limited = 0.0  # seconds paused for LimitExceeded
         where = f"{self.app_id}/{self.branch}"
@@ -125,8 +127,9 @@ class Amplify:
         while True:
             attempt += 1
             limit = self.deadline.remaining(grace)
-            if quick:  # a hung try must leave time for others, a slow answer time to come
-                limit = min(limit, max(grace / 3, min(2 * self._slowest, grace)))
+            if quick and self._near():  # a hung try must leave time for others, a slow answer time to come
+                scale = self.deadline.grace()
+                limit = min(limit, max(scale / 3, min(2 * self._slowest, scale)))
             began = time.monotonic()
             try:
                 result = call_within(call, limit, what)
@@ -144,8 +147,8 @@ class Amplify:
                     raise LostAnswer(
                         f"{what} failed on {where}: no answer before the deadline", "Timeout"
                     ) from exc
-                pause = self._backoff(attempt, quick)
-                if quick and self.deadline.remaining(grace) >= pause + 0.2:
+                pause = self._fit(self._backoff(attempt, quick), grace) if quick else None
+                if pause is not None:
                     event("retry", msg=f"amplify: {what} got no answer, retrying in {pause:.1f}s")
                     self._pause(pause, grace)
                     continue
@@ -176,28 +179,54 @@ class Amplify:
                         raise AmplifyError(limit_reason(what, where, limited), code) from exc
                     pause = min(pause, self.limit_wait_s - limited + 0.01)
                     limited += pause
-                if self.deadline.remaining(grace) < pause + (0.2 if quick else 1):
+                fitted = self._fit(pause, grace) if quick else self._fits(pause, grace)
+                if fitted is None:
                     if code == LIMIT_CODE:
                         raise AmplifyError(limit_reason(what, where, limited), code) from exc
                     raise AmplifyError(
                         f"{what} kept failing with {code} on {where} until the deadline"
                     ) from exc
-                event("retry", msg=f"amplify: {what} got {code}, retrying in {pause:.1f}s")
-                self._pause(pause, grace)
+                event("retry", msg=f"amplify: {what} got {code}, retrying in {fitted:.1f}s")
+                self._pause(fitted, grace)
             except BotoCoreError as exc:
                 if lost_ok and isinstance(exc, HTTPClientError):
                     raise LostAnswer(f"{what} failed on {where}: {_short(exc)}", type(exc).__name__) from exc
                 pause = self._backoff(attempt, quick)
-                if not (quick or (lost_ok and isinstance(exc, NotConnected))) or self.deadline.remaining(
-                    grace
-                ) < pause + (0.2 if quick else 1):
+                if quick:
+                    fitted = self._fit(pause, grace)
+                elif lost_ok and isinstance(exc, NotConnected):
+                    fitted = self._fits(pause, grace)
+                else:
+                    fitted = None
+                if fitted is None:
                     raise AmplifyError(f"{what} failed on {where}: {_short(exc)}") from exc
+                pause = fitted
                 event("retry", msg=f"amplify: {what} could not connect, retrying in {pause:.1f}s")
                 self._pause(pause, grace)
+
+    def _fit(self, pause: float, grace: float) -> float | None:
+        """``quick``: the pause before one more try, shortened so that the try still fits before the
+        deadline (plus ``grace``): a try needs 0.2 s, or twice the slowest answer seen so far if that is
+        longer (at most a third of the deadline's grace). None: no try fits any more. Without the
+        shortening a read in the grace's last half second was given up although it would have been
+        answered."""
+        left = self.deadline.remaining(grace)
+        need = max(0.2, min(2 * self._slowest, self.deadline.grace() / 3))
+        if left < need:
+            return None
+        return min(pause, left - need)
+
+    def _fits(self, pause: float, grace: float) -> float | None:
+        """The pause, if a try (1 s) still fits after it before the deadline (plus ``grace``)."""
+        return pause if self.deadline.remaining(grace) >= pause + 1 else None
 
     def _answered(self, began: float) -> None:
         """Note how long an answer (a result or an error) took to come; see ``_slowest``."""
         self._slowest = max(self._slowest, time.monotonic() - began)
+
+    def _near(self) -> bool:
+        """Within three graces of the deadline: where ``quick`` calls make short tries and pauses."""
+        return self.deadline.remaining() < 3 * self.deadline.grace()
 
     def _backoff(self, attempt: int, quick: bool) -> float:
         """The pause before a retry: 1 s .. 15 s; ``quick``: 0.1 .. 0.5 s within three graces of the
@@ -205,8 +234,7 @@ class Amplify:
         pause = backoff(attempt, 1.0, 15.0)
         if quick:
             short = backoff(attempt, 0.1, 0.4)
-            near = self.deadline.remaining() < 3 * self.deadline.grace()
-            pause = short if near else max(short, min(pause, self.deadline.remaining()))
+            pause = short if self._near() else max(short, min(pause, self.deadline.remaining()))
         return pause
 
     def list_jobs(self, cleanup: bool = False) -> list[Mapping[str, Any]]:
@@ -226,10 +254,12 @@ class Amplify:
         return summaries
 
     def get_job(self, job_id: str, reserve: float = 0.0) -> Mapping[str, Any]:
-        """GetJob; ``reserve``: seconds before the deadline by which it must have answered."""
-        resp = self._retrying(
-            "GetJob", lambda: self.client.get_job(**self._ids(), jobId=job_id), grace=-reserve
-        )
+        """GetJob; ``reserve``: seconds before the deadline by which it must have answered. Through the
+        one-attempt client, its retries ours (``quick``: short near the deadline, the last one fitted to
+        the time left): botocore's own retries of a throttled read back off for seconds, and near the
+        deadline such a call was cut off with the job's state unread (soak final-5, lane 2, dep. 104)."""
+        call = self.once.get_job
+        resp = self._retrying("GetJob", lambda: call(**self._ids(), jobId=job_id), grace=-reserve, quick=True)
         job: Mapping[str, Any] = resp.get("job", {})
         return job
 

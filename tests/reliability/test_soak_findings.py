@@ -279,3 +279,43 @@ def test_soak_found_stop_job_tries_are_never_shorter_than_the_answers_amplify_gi
     sandbox.emulator.set_knobs(latency=0.0, clock_offset=1200)  # long past the job's end
     assert site.job("2")["summary"]["status"] == "CANCELLED"
     assert site.fetch("/index.html") == (200, b"v1")
+
+
+def test_soak_found_a_throttle_storm_on_the_reads_after_a_lost_start_still_sees_the_job_succeed(
+    site, sandbox, amplify_faults
+):
+    """An upload stalls for 3 s, StartDeployment is carried out and its answer lost, and the next eight
+    Amplify calls are throttled (seed final-5, lane 2, deployment 104: an 8 s function, 0.1 s
+    answers). Before the fix
+    the GetJob that would tell whether the job started went through botocore's own retries, whose
+    backoff (up to seconds a try) ran it into the deadline with the job unread; the StopJob tries in
+    the 1 s grace used up the rest of the throttling, and the confirming read was given up with half
+    a second left: "job 2 could not be stopped", FAILED, while the job went live. Now every GetJob is
+    one attempt with our own retries, short near the deadline and the last one fitted to the time
+    left: the read sees the job SUCCEED."""
+    site.deploy_live({"index.html": "v1"})
+    sandbox.emulator.set_knobs(
+        job_duration=0.5,
+        lose_next_start_deployment=1,
+        lost_answer_as="500",
+        latency=0.1,
+        stall_next_uploads=1,
+        stall_seconds=3,
+    )
+    amplify_faults.before(
+        "GetJob",
+        amplify_operation("GetJob"),
+        lambda: sandbox.emulator.set_knobs(throttle_next_api_calls=8),
+    )
+    key = site.put_zip({"index.html": "v2"})
+    event = site.event("Update", site.props(site.source(key)), physical_id=f"{site.app_id}/main")
+    site.deliver(event, seconds=8)
+    answers = site.responses(event)
+    assert len(answers) == 1, [a["Reason"] for a in answers]
+    assert answers[0]["Status"] == "SUCCESS", answers[0]["Reason"]
+    assert answers[0]["Data"]["JobId"] == "2"
+    assert sandbox.emulator.counters["injected"]["answer_lost"] == 1
+    assert sandbox.emulator.counters["injected"]["throttled"] == 8
+    assert site.job("2")["summary"]["status"] == "SUCCEED"
+    assert site.fetch("/index.html") == (200, b"v2")
+    assert_no_secrets(site.log_text + str(answers[0]))
