@@ -37,6 +37,18 @@ class Deadline:
         """Seconds left until the deadline (plus ``extra`` seconds past it), at least 0."""
         return max(0.0, self._end + extra - self._clock())
 
+    def earlier(self, seconds: float) -> Deadline:
+        """This deadline less ``seconds`` (same clock and margin)."""
+        sooner = Deadline(0.0, self._clock, self.margin)
+        sooner._end = self._end - seconds
+        return sooner
+
+    def for_uploads(self) -> Deadline:
+        """The uploads' deadline: a grace before this one. An upload that fails at it leaves the
+        StopJob that releases the branch two graces (as the poll's GetJob does): a failed upload's
+        StopJob throttled in a 1 s grace could not go through (soak final-6, lane 1, deployment 8)."""
+        return self.earlier(self.grace())
+
     def expired(self) -> bool:
         return self.remaining() <= 0.0
 

@@ -116,7 +116,7 @@ def put(
     for attempt in range(1, policy.attempts + 1):
         if abort is not None and abort.is_set():
             raise UploadError(f"upload of {what} cancelled")
-        timeout = min(policy.timeout, max(1.0, deadline.remaining()))
+        timeout = min(policy.timeout, max(0.5, deadline.remaining()))
         try:
             conn = _connection(scheme, host, port, timeout)
             conn.timeout = timeout

@@ -116,7 +116,7 @@ class _Zip(UploadMode):
         url = created.get("zipUploadUrl")
         if not url:
             raise UploadError("CreateDeployment returned no zipUploadUrl")
-        settings, deadline = self.site.settings, self.site.deadline
+        settings, deadline = self.site.settings, self.site.deadline.for_uploads()
         progress = Progress(1, self.zip_size, settings.progress_interval)
 
         def body() -> Iterator[bytes]:
@@ -206,4 +206,5 @@ class Files(UploadMode):
         event("upload", files_to_upload=len(entries), files_held_by_amplify=held)
         sizes = {e.path: self.sizes[e.path] for e in entries}
         digests, kept = self.digests, self.kept
-        upload_files(site.s3, site.sources, entries, urls, digests, sizes, kept, site.settings, site.deadline)
+        deadline = site.deadline.for_uploads()
+        upload_files(site.s3, site.sources, entries, urls, digests, sizes, kept, site.settings, deadline)

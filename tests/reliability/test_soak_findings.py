@@ -319,3 +319,31 @@ def test_soak_found_a_throttle_storm_on_the_reads_after_a_lost_start_still_sees_
     assert site.job("2")["summary"]["status"] == "SUCCEED"
     assert site.fetch("/index.html") == (200, b"v2")
     assert_no_secrets(site.log_text + str(answers[0]))
+
+
+def test_soak_found_a_stalled_upload_leaves_its_throttled_stop_job_time_to_go_through(
+    site, sandbox, amplify_faults
+):
+    """The upload stalls (30 s) in a 5 s function, and the StopJob that must release the branch is
+    refused six times (LimitExceeded; seed final-6, lane 1, deployment 8). Before the fix the upload
+    was waited for up to the deadline, leaving the StopJob one grace (1 s), too short for six
+    refusals: "job 2 could not be stopped", the job left PENDING on the branch. Now the uploads end
+    a grace before the deadline, as the poll's GetJob does: the StopJob has two graces and goes
+    through."""
+    site.deploy_live({"index.html": "v1"})
+    sandbox.emulator.set_knobs(stall_next_uploads=1, stall_seconds=30)
+    amplify_faults.before(
+        "StopJob",
+        amplify_operation("StopJob"),
+        lambda: sandbox.emulator.set_knobs(throttle_code="LimitExceededException", throttle_next_api_calls=6),
+    )
+    key = site.put_zip({"index.html": "v2"})
+    event = site.event("Update", site.props(site.source(key)), physical_id=f"{site.app_id}/main")
+    site.deliver(event, seconds=5)
+    answers = site.responses(event)
+    assert len(answers) == 1, [a["Reason"] for a in answers]
+    assert_reason(answers[0], "upload of the site zip failed (timed out)")
+    assert "job 2 stopped, the live site is unchanged" in answers[0]["Reason"]
+    assert sandbox.emulator.counters["injected"]["throttled"] == 6
+    assert site.job("2")["summary"]["status"] == "CANCELLED"
+    assert site.fetch("/index.html") == (200, b"v1")
