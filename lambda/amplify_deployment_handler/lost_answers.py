@@ -74,16 +74,13 @@ def create(amp: AmplifyCalls, call: Callable[[], Any]) -> Mapping[str, Any]:
         except AmplifyError as exc:
             if not stopped:
                 raise
-            raise type(exc)(f"{exc}{_named(stopped)}", exc.code, exc.detail) from exc
+            raise _after_lost(exc, where, code, stopped, "then") from exc
         # looking for the orphan and stopping it is cleanup: it may use the deadline's grace
         try:
             summaries = amp.list_jobs(cleanup=True)
-        except AmplifyError as exc:  # the orphans stopped so far come first: the reason keeps its start
-            raise type(exc)(
-                f"CreateDeployment on {where} lost its answer ({code}){_named(stopped)}; the job it may "
-                f"have made could not be looked for: {exc}",
-                exc.code,
-                exc.detail,
+        except AmplifyError as exc:
+            raise _after_lost(
+                exc, where, code, stopped, "the job it may have made could not be looked for"
             ) from exc
         orphan = find_orphan(summaries, began, amp.newest_seen)
         if orphan is None:
@@ -100,6 +97,13 @@ def create(amp: AmplifyCalls, call: Callable[[], Any]) -> Mapping[str, Any]:
         f"CreateDeployment on {where} lost its answer {MAX_LOST} times ({code}){_named(stopped)}; "
         "retry the deployment"
     )
+
+
+def _after_lost(exc: AmplifyError, where: str, code: str, stopped: Sequence[str], then: str) -> AmplifyError:
+    """``exc`` (of the same type, code and detail) after a lost CreateDeployment answer: the lost call
+    and the orphans stopped come first, so that the reason's 256-character cut keeps them."""
+    reason = f"CreateDeployment on {where} lost its answer ({code}){_named(stopped)}; {then}: {exc}"
+    return type(exc)(reason, exc.code, exc.detail)
 
 
 def _named(stopped: Sequence[str]) -> str:
