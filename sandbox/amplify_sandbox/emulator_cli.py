@@ -63,13 +63,13 @@ def run(args: argparse.Namespace) -> int:
 
     # Ctrl-C and SIGTERM take the same path: set the event, leave the loop, stop the servers cleanly
     # (a KeyboardInterrupt could land anywhere, even inside a server's shutdown).
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     sb = Sandbox(state_dir=args.state_dir, amplify_port=args.port, s3_port=args.s3_port)
     try:
         sb.emulator.set_knobs(**knobs_from_args(args))
     except ValueError as exc:
         print(f"amplify-sandbox emulator: {exc}", file=sys.stderr)
         return 2
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         with sb:
             print(f"AWS_ENDPOINT_URL_AMPLIFY={sb.amplify_endpoint}", flush=True)
