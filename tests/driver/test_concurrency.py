@@ -7,9 +7,9 @@ the other) and as overlapping request intervals; order as one interval ending be
 """
 
 import json
-import os
 import signal
 import textwrap
+import threading
 
 import pytest
 
@@ -282,7 +282,7 @@ def test_ctrl_c_kills_the_running_functions_and_keeps_what_completed(tmp_path, s
     def log(line):
         lines.append(line)
         if line.startswith("    A λ | START RequestId"):
-            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C, delivered to the main thread
+            signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)  # Ctrl-C, to the main thread
 
     # A shell without job control starts background jobs with SIGINT ignored, and Python then keeps
     # it ignored (a test run started with `nohup ... &` met that): Ctrl-C's own handler, for this test.
