@@ -8,6 +8,17 @@ from fault_proxy import amplify_operation
 from reliability_support import assert_no_secrets, assert_reason
 
 
+def _deliver_update(site, files: dict[str, str], seconds: float) -> dict:
+    """Deliver an Update of the branch to ``files`` (a new zip) to a ``seconds`` function, as the driver
+    does, and return its one answer (a second answer, crhelper's timer for one, fails the test)."""
+    key = site.put_zip(files)
+    event = site.event("Update", site.props(site.source(key)), physical_id=f"{site.app_id}/main")
+    site.deliver(event, seconds=seconds)
+    answers = site.responses(event)
+    assert len(answers) == 1, [a["Reason"] for a in answers]
+    return answers[0]
+
+
 def test_soak_found_a_job_that_succeeds_as_it_is_stopped_at_the_deadline_is_a_success(
     site, sandbox, amplify_faults
 ):
@@ -72,18 +83,14 @@ def test_soak_found_a_stalled_amplify_call_near_the_deadline_is_cut_off_so_the_h
         amplify_operation("GetJob"),
         lambda: sandbox.emulator.set_knobs(stall_seconds=30, stall_next_api_calls=1),
     )
-    key = site.put_zip({"index.html": "v2"})
-    event = site.event("Update", site.props(site.source(key)), physical_id=f"{site.app_id}/main")
-    site.deliver(event, seconds=6)
-    answers = site.responses(event)
-    assert len(answers) == 1, [a["Reason"] for a in answers]
-    assert_reason(answers[0], f"GetJob on {site.app_id}/main: no answer before the deadline")
-    assert "job 2 stopped, the live site is unchanged" in answers[0]["Reason"]
+    answer = _deliver_update(site, {"index.html": "v2"}, seconds=6)
+    assert_reason(answer, f"GetJob on {site.app_id}/main: no answer before the deadline")
+    assert "job 2 stopped, the live site is unchanged" in answer["Reason"]
     assert sandbox.emulator.counters["injected"]["api_stalled"] == 1
     sandbox.emulator.set_knobs(clock_offset=1200)  # long past the job's end
     assert site.job("2")["summary"]["status"] == "CANCELLED"
     assert site.fetch("/index.html") == (200, b"v1")
-    assert_no_secrets(site.log_text + str(answers))
+    assert_no_secrets(site.log_text + str(answer))
 
 
 def test_soak_found_a_create_deployment_failing_after_a_lost_answer_names_the_orphan_it_stopped(
@@ -193,13 +200,9 @@ def test_soak_found_a_hung_stop_job_in_the_grace_is_tried_again(site, sandbox, a
         amplify_operation("GetJob"),
         lambda: sandbox.emulator.set_knobs(stall_seconds=30, stall_next_api_calls=2),
     )
-    key = site.put_zip({"index.html": "v2"})
-    event = site.event("Update", site.props(site.source(key)), physical_id=f"{site.app_id}/main")
-    site.deliver(event, seconds=6)
-    answers = site.responses(event)
-    assert len(answers) == 1, [a["Reason"] for a in answers]
-    assert_reason(answers[0], f"GetJob on {site.app_id}/main: no answer before the deadline")
-    assert "job 2 stopped, the live site is unchanged" in answers[0]["Reason"]
+    answer = _deliver_update(site, {"index.html": "v2"}, seconds=6)
+    assert_reason(answer, f"GetJob on {site.app_id}/main: no answer before the deadline")
+    assert "job 2 stopped, the live site is unchanged" in answer["Reason"]
     assert sandbox.emulator.counters["injected"]["api_stalled"] == 2
     sandbox.emulator.set_knobs(clock_offset=1200)  # long past the job's end
     assert site.job("2")["summary"]["status"] == "CANCELLED"
@@ -221,13 +224,9 @@ def test_soak_found_a_poll_that_hangs_at_the_deadline_leaves_stop_job_time_for_s
         amplify_operation("GetJob"),
         lambda: sandbox.emulator.set_knobs(stall_seconds=30, stall_next_api_calls=4),
     )
-    key = site.put_zip({"index.html": "v2"})
-    event = site.event("Update", site.props(site.source(key)), physical_id=f"{site.app_id}/main")
-    site.deliver(event, seconds=6)
-    answers = site.responses(event)
-    assert len(answers) == 1, [a["Reason"] for a in answers]
-    assert_reason(answers[0], f"GetJob on {site.app_id}/main: no answer before the deadline")
-    assert "job 2 stopped, the live site is unchanged" in answers[0]["Reason"]
+    answer = _deliver_update(site, {"index.html": "v2"}, seconds=6)
+    assert_reason(answer, f"GetJob on {site.app_id}/main: no answer before the deadline")
+    assert "job 2 stopped, the live site is unchanged" in answer["Reason"]
     assert sandbox.emulator.counters["injected"]["api_stalled"] == 4
     sandbox.emulator.set_knobs(clock_offset=1200)  # long past the job's end
     assert site.job("2")["summary"]["status"] == "CANCELLED"
@@ -248,13 +247,9 @@ def test_soak_found_a_job_started_with_a_lost_answer_that_succeeds_before_the_st
         amplify_operation("GetJob"),
         lambda: sandbox.emulator.set_knobs(stall_seconds=30, stall_next_api_calls=1),
     )
-    key = site.put_zip({"index.html": "v2"})
-    event = site.event("Update", site.props(site.source(key)), physical_id=f"{site.app_id}/main")
-    site.deliver(event, seconds=6)
-    answers = site.responses(event)
-    assert len(answers) == 1, [a["Reason"] for a in answers]
-    assert answers[0]["Status"] == "SUCCESS", answers[0]["Reason"]
-    assert answers[0]["Data"]["JobId"] == "2"
+    answer = _deliver_update(site, {"index.html": "v2"}, seconds=6)
+    assert answer["Status"] == "SUCCESS", answer["Reason"]
+    assert answer["Data"]["JobId"] == "2"
     assert sandbox.emulator.counters["injected"]["answer_lost"] == 1
     assert sandbox.emulator.counters["injected"]["api_stalled"] == 1
     assert site.job("2")["summary"]["status"] == "SUCCEED"
@@ -313,18 +308,14 @@ def test_soak_found_a_throttle_storm_on_the_reads_after_a_lost_start_still_sees_
         amplify_operation("GetJob"),
         lambda: sandbox.emulator.set_knobs(throttle_next_api_calls=8),
     )
-    key = site.put_zip({"index.html": "v2"})
-    event = site.event("Update", site.props(site.source(key)), physical_id=f"{site.app_id}/main")
-    site.deliver(event, seconds=8)
-    answers = site.responses(event)
-    assert len(answers) == 1, [a["Reason"] for a in answers]
-    assert answers[0]["Status"] == "SUCCESS", answers[0]["Reason"]
-    assert answers[0]["Data"]["JobId"] == "2"
+    answer = _deliver_update(site, {"index.html": "v2"}, seconds=8)
+    assert answer["Status"] == "SUCCESS", answer["Reason"]
+    assert answer["Data"]["JobId"] == "2"
     assert sandbox.emulator.counters["injected"]["answer_lost"] == 1
     assert sandbox.emulator.counters["injected"]["throttled"] == 8
     assert site.job("2")["summary"]["status"] == "SUCCEED"
     assert site.fetch("/index.html") == (200, b"v2")
-    assert_no_secrets(site.log_text + str(answers[0]))
+    assert_no_secrets(site.log_text + str(answer))
 
 
 def test_soak_found_a_stalled_upload_leaves_its_throttled_stop_job_time_to_go_through(
@@ -343,13 +334,9 @@ def test_soak_found_a_stalled_upload_leaves_its_throttled_stop_job_time_to_go_th
         amplify_operation("StopJob"),
         lambda: sandbox.emulator.set_knobs(throttle_code="LimitExceededException", throttle_next_api_calls=6),
     )
-    key = site.put_zip({"index.html": "v2"})
-    event = site.event("Update", site.props(site.source(key)), physical_id=f"{site.app_id}/main")
-    site.deliver(event, seconds=5)
-    answers = site.responses(event)
-    assert len(answers) == 1, [a["Reason"] for a in answers]
-    assert_reason(answers[0], "upload of the site zip failed (timed out)")
-    assert "job 2 stopped, the live site is unchanged" in answers[0]["Reason"]
+    answer = _deliver_update(site, {"index.html": "v2"}, seconds=5)
+    assert_reason(answer, "upload of the site zip failed (timed out)")
+    assert "job 2 stopped, the live site is unchanged" in answer["Reason"]
     assert sandbox.emulator.counters["injected"]["throttled"] == 6
     assert site.job("2")["summary"]["status"] == "CANCELLED"
     assert site.fetch("/index.html") == (200, b"v1")
